@@ -1,0 +1,277 @@
+"""Settings for taskcenter, read from the environment (and an optional `.env`).
+
+One module for every environment: what differs between a laptop and production is
+the environment, never the code. With no `DATABASE_URL` and no `REDIS_URL` the task
+center runs on an embedded default (SQLite and kombu's filesystem transport under
+`var/`), so a fresh clone starts without any service.
+"""
+
+from pathlib import Path
+from urllib.parse import quote
+
+import environ
+from kombu import Exchange, Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env("TASKCENTER_VAR_DIR", default="") or BASE_DIR / "var")
+
+# --- Core -----------------------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    # No secret in the code: an unset key falls back to one generated on first start and
+    # kept under var/, so sessions survive restarts of a local run. Production sets it.
+    from taskcenter.secrets import local_secret_key
+
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_TZ = True
+USE_I18N = True
+LANGUAGE_CODE = "en-us"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "django_celery_results",
+    "taskcenter",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Database -------------------------------------------------------------------------
+
+if env("DATABASE_URL", default=""):
+    DATABASES = {"default": env.db("DATABASE_URL")}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "taskcenter.sqlite3",
+            # Web, worker, beat and the local scheduler share one file: WAL lets readers
+            # run beside the writer, the timeout and IMMEDIATE transactions stop writers
+            # from failing with "database is locked" under contention.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": VAR_DIR / "test_taskcenter.sqlite3"},
+        }
+    }
+
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.mysql":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "isolation_level": "read committed",
+        }
+    )
+    _db.setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
+    # Below MySQL's default wait_timeout (28800 s) and any sane proxy idle timeout, so a
+    # pooled connection is never one the server has already dropped.
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
+    _db["CONN_HEALTH_CHECKS"] = True
+if env("DATABASE_TEST_NAME", default=""):
+    _db.setdefault("TEST", {})["NAME"] = env("DATABASE_TEST_NAME")
+
+# --- Celery ---------------------------------------------------------------------------
+
+
+def _redis_url() -> str:
+    """Return REDIS_URL, or compose it from REDIS_HOST/PORT/DB/PASSWORD as the seed does."""
+    if url := env("REDIS_URL", default=""):
+        return url
+    host = env("REDIS_HOST", default="")
+    if not host:
+        return ""
+    password = env("REDIS_PASSWORD", default="")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{env.int('REDIS_PORT', default=6379)}/{env.int('REDIS_DB', default=0)}"
+
+
+REDIS_URL = _redis_url()
+# Longest a task may run (hard limit). Redis redelivers an unacked message after the
+# visibility timeout, so that timeout must sit above every time limit and countdown.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60)
+
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # A silently dead TCP peer must not hang a worker forever.
+        "socket_timeout": 10,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 30,
+    }
+else:
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+
+# Fail fast on a dead broker when enqueueing from a web request (bounded, not 3 x 1 s+).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_CACHE_BACKEND = "django-cache"
+CELERY_RESULT_EXTENDED = True
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_ENABLE_UTC = True
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
+CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", default="prefork")
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
+# Revokes live in worker memory; the state file keeps them across a worker restart.
+# `%n` is the node name, so two workers on one host do not share a file.
+CELERY_WORKER_STATE_DB = env("CELERY_WORKER_STATE_DB", default="") or str(
+    VAR_DIR / "worker-%n.state"
+)
+# Keep Django's DB connection across tasks (Celery's fixup otherwise closes it per task).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
+
+# Queues and routes: one place. `default` takes everything not routed elsewhere.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("default", "reports", "email", "maintenance")
+]
+CELERY_TASK_ROUTES = {
+    "jobs.reports.*": {"queue": "reports"},
+    "jobs.email.*": {"queue": "email"},
+    "jobs.maintenance.*": {"queue": "maintenance"},
+}
+CELERY_WORKER_QUEUES = env.list(
+    "CELERY_WORKER_QUEUES", default=[q.name for q in CELERY_TASK_QUEUES]
+)
+
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Local scheduler (APScheduler) ----------------------------------------------------
+
+APSCHEDULER = {
+    "timezone": TIME_ZONE,
+    "max_instances": env.int("APSCHEDULER_MAX_INSTANCES", default=1),
+    "jitter": env.int("APSCHEDULER_JITTER", default=0),
+    "coalesce": env.bool("APSCHEDULER_COALESCE", default=True),
+    "misfire_grace_time": env.int("APSCHEDULER_MISFIRE_GRACE_TIME", default=60),
+}
+
+# --- Jobs' own settings ---------------------------------------------------------------
+
+REPORTS_DIR = VAR_DIR / "reports"
+RESULTS_RETENTION_DAYS = env.int("RESULTS_RETENTION_DAYS", default=30)
+URL_CHECK_TARGETS = env.list("URL_CHECK_TARGETS", default=[])
+URL_CHECK_CAPACITY = env.int("URL_CHECK_CAPACITY", default=8)
+
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if not env("EMAIL_HOST", default="")
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="taskcenter@localhost")
+
+# --- Logging --------------------------------------------------------------------------
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,18 @@
+"""Local maintenance jobs, run by `manage.py run_apscheduler`."""
+
+from django.conf import settings
+
+from taskcenter.catalog import local_job
+from taskcenter.services.maintenance import results_delete_older_than, sessions_clear_expired
+
+
+@local_job("jobs.maintenance.clear_sessions", trigger="cron", minute=17, jitter=60)
+def clear_sessions() -> int:
+    """Delete expired login sessions, hourly."""
+    return sessions_clear_expired()
+
+
+@local_job("jobs.maintenance.purge_results", trigger="cron", hour=3, minute=30, jitter=300)
+def purge_results() -> int:
+    """Delete task results older than RESULTS_RETENTION_DAYS, nightly, in batches."""
+    return results_delete_older_than(days=settings.RESULTS_RETENTION_DAYS)

@@ -1,0 +1,1 @@
+"""taskcenter: the one place to define, run, watch and repair background work."""

@@ -1,0 +1,284 @@
+"""The job catalog: every job the task center knows, whatever runtime runs it.
+
+Jobs are declared in `jobs/` with one decorator per runtime (`celery_job`, `local_job`,
+`aio_job`). The catalog records each job's name, runtime, queue, description, retry
+policy and parameters (from the function's type hints), so the admin, the API and the
+schedulers validate arguments against the same signature before anything is enqueued.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+import pydantic
+from celery import shared_task
+
+
+class Runtime(enum.StrEnum):
+    CELERY = "celery"
+    LOCAL = "local"
+    AIO = "aio"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how a Celery job retries: exponential backoff with jitter, then gives up."""
+
+    on: tuple[type[BaseException], ...] = ()
+    max_retries: int = 3
+    backoff: int = 2
+    backoff_max: int = 600
+    jitter: bool = True
+
+
+@dataclass(frozen=True)
+class LocalTrigger:
+    """An APScheduler trigger (`cron`, `interval` or `date`) and its run policy."""
+
+    kind: str
+    args: dict[str, Any]
+    jitter: int | None = None
+    coalesce: bool | None = None
+    misfire_grace_time: int | None = None
+    max_instances: int | None = None
+
+
+class UnknownJobError(LookupError):
+    """No job of that name is in the catalog."""
+
+
+class JobArgumentsError(ValueError):
+    """Arguments do not match the job's parameters; `errors` maps each field to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Job:
+    """One catalog entry."""
+
+    name: str
+    runtime: Runtime
+    func: Callable[..., Any]
+    description: str = ""
+    queue: str | None = None
+    retry: RetryPolicy | None = None
+    trigger: LocalTrigger | None = None
+    task: Any = None
+    params_model: type[pydantic.BaseModel] = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.params_model.model_fields)
+
+    @property
+    def permission_codename(self) -> str:
+        """Codename of the Django permission needed to trigger this job."""
+        return "trigger_" + self.name.replace(".", "_")
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """Return the JSON schema of the job's keyword arguments."""
+        schema = self.params_model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def validate(self, args: Any = (), kwargs: Any = None) -> dict[str, Any]:
+        """Check JSON `args`/`kwargs` against the signature; return them as keyword arguments.
+
+        Raises JobArgumentsError with one message per field: an unknown name, a missing
+        required argument or a value of the wrong JSON type. Values are checked in strict
+        JSON mode, so "5" is not accepted for an `int` (it would fail at run time).
+        """
+        kwargs = {} if kwargs is None else kwargs
+        if not isinstance(args, list | tuple):
+            raise JobArgumentsError({"args": "must be a JSON list"})
+        if not isinstance(kwargs, dict):
+            raise JobArgumentsError({"kwargs": "must be a JSON object"})
+        names = self.param_names
+        if len(args) > len(names):
+            raise JobArgumentsError(
+                {"args": f"takes at most {len(names)} positional arguments, got {len(args)}"}
+            )
+        bound = dict(zip(names, args, strict=False))
+        errors = {k: "given both positionally and by name" for k in kwargs if k in bound}
+        if errors:
+            raise JobArgumentsError(errors)
+        bound.update(kwargs)
+        try:
+            self.params_model.model_validate_json(json.dumps(bound), strict=True)
+        except (TypeError, ValueError) as exc:
+            if not isinstance(exc, pydantic.ValidationError):
+                raise JobArgumentsError({"kwargs": "values must be JSON"}) from None
+            raise JobArgumentsError(_field_errors(exc)) from None
+        return bound
+
+
+def _field_errors(exc: pydantic.ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "kwargs"
+        message = "unexpected argument" if err["type"] == "extra_forbidden" else err["msg"]
+        errors.setdefault(loc, message)
+    return errors
+
+
+def _params_model(func: Callable[..., Any], name: str) -> type[pydantic.BaseModel]:
+    """Build a pydantic model of the function's parameters from its type hints."""
+    hints = get_type_hints(func)
+    fields: dict[str, Any] = {}
+    for param in inspect.signature(func).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"job {name}: *args/**kwargs are not allowed, name each parameter")
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (annotation, default)
+    config = pydantic.ConfigDict(extra="forbid")
+    return pydantic.create_model(f"{name}.params", __config__=config, **fields)
+
+
+_REGISTRY: dict[str, Job] = {}
+
+
+def register(job: Job) -> Job:
+    """Add `job` to the catalog; a second job under the same name is a programming error."""
+    existing = _REGISTRY.get(job.name)
+    if existing is not None and existing.func.__qualname__ != job.func.__qualname__:
+        raise ValueError(f"job {job.name!r} is declared twice")
+    _REGISTRY[job.name] = job
+    return job
+
+
+def get_job(name: str, runtime: Runtime | None = None) -> Job:
+    """Return the catalog entry for `name` (of `runtime`, when given)."""
+    job = _REGISTRY.get(name)
+    if job is None or (runtime is not None and job.runtime != runtime):
+        raise UnknownJobError(name)
+    return job
+
+
+def all_jobs(runtime: Runtime | None = None) -> list[Job]:
+    """Return every job (of `runtime`, when given), sorted by name."""
+    return sorted(
+        (j for j in _REGISTRY.values() if runtime is None or j.runtime == runtime),
+        key=lambda j: j.name,
+    )
+
+
+def _describe(func: Callable[..., Any], description: str | None) -> str:
+    return description if description is not None else inspect.getdoc(func) or ""
+
+
+def celery_job(
+    name: str,
+    *,
+    queue: str | None = None,
+    retry: RetryPolicy | None = None,
+    description: str | None = None,
+    **task_options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a Celery job: register a shared task under a stable `name` and catalog it.
+
+    The name is explicit because beat and the results table store it. `retry` becomes
+    Celery's own `autoretry_for`/`retry_backoff`/`retry_jitter` options.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        options = dict(task_options)
+        if queue:
+            options["queue"] = queue
+        if retry is not None:
+            options.update(
+                autoretry_for=retry.on,
+                max_retries=retry.max_retries,
+                retry_backoff=retry.backoff,
+                retry_backoff_max=retry.backoff_max,
+                retry_jitter=retry.jitter,
+            )
+        task = shared_task(name=name, **options)(func)
+        register(
+            Job(
+                name=name,
+                runtime=Runtime.CELERY,
+                func=func,
+                description=_describe(func, description),
+                queue=queue,
+                retry=retry,
+                task=task,
+                params_model=_params_model(func, name),
+            )
+        )
+        return task
+
+    return decorate
+
+
+def local_job(
+    name: str,
+    *,
+    trigger: str,
+    jitter: int | None = None,
+    coalesce: bool | None = None,
+    misfire_grace_time: int | None = None,
+    max_instances: int | None = None,
+    description: str | None = None,
+    **trigger_args: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a local job, run by `manage.py run_apscheduler` on an APScheduler trigger.
+
+    `trigger` is `cron`, `interval` or `date`; the remaining keywords are that trigger's
+    arguments (`minute="*/5"`, `hours=1`, `run_date=...`). Unset policies fall back to
+    the `APSCHEDULER` setting.
+    """
+    if trigger not in ("cron", "interval", "date"):
+        raise ValueError(f"job {name}: trigger must be cron, interval or date")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        register(
+            Job(
+                name=name,
+                runtime=Runtime.LOCAL,
+                func=func,
+                description=_describe(func, description),
+                trigger=LocalTrigger(
+                    kind=trigger,
+                    args=trigger_args,
+                    jitter=jitter,
+                    coalesce=coalesce,
+                    misfire_grace_time=misfire_grace_time,
+                    max_instances=max_instances,
+                ),
+                params_model=_params_model(func, name),
+            )
+        )
+        return func
+
+    return decorate
+
+
+def aio_job(
+    name: str, *, description: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a lightweight AnyIO job: an async function run in-process by `taskcenter.aio`."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"job {name}: an aio job must be an async function")
+        register(
+            Job(
+                name=name,
+                runtime=Runtime.AIO,
+                func=func,
+                description=_describe(func, description),
+                params_model=_params_model(func, name),
+            )
+        )
+        return func
+
+    return decorate

@@ -1,0 +1,36 @@
+"""System checks for settings that would make the task center unsafe or broken."""
+
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register(checks.Tags.security)
+def check_serializers(app_configs, **kwargs):
+    """Refuse pickle: a broker message must never be able to run code on a worker."""
+    errors = []
+    accepted = set(settings.CELERY_ACCEPT_CONTENT) | set(settings.CELERY_RESULT_ACCEPT_CONTENT)
+    if accepted - {"json", "application/json"}:
+        errors.append(
+            checks.Error(
+                "Celery accepts content other than JSON: %s" % sorted(accepted),
+                hint="Set CELERY_ACCEPT_CONTENT and CELERY_RESULT_ACCEPT_CONTENT to ['json'].",
+                id="taskcenter.E001",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.compatibility)
+def check_visibility_timeout(app_configs, **kwargs):
+    """Redis redelivers an unacked message after the visibility timeout: keep it long."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    timeout = options.get("visibility_timeout")
+    if timeout is not None and timeout <= settings.CELERY_TASK_TIME_LIMIT:
+        return [
+            checks.Warning(
+                "The broker visibility timeout (%ss) is not above the task time limit (%ss): "
+                "a long task will be delivered twice." % (timeout, settings.CELERY_TASK_TIME_LIMIT),
+                id="taskcenter.W001",
+            )
+        ]
+    return []

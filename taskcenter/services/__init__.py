@@ -1,0 +1,1 @@
+"""Plain functions holding the logic that jobs, views, admin and commands call."""
