@@ -1,0 +1,5 @@
+"""The task center's own models; each module holds one concern."""
+
+from taskcenter.models.schedules import ScheduleSettings
+
+__all__ = ["ScheduleSettings"]
