@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "django_celery_results",
+    "ninja",
     "taskcenter",
     "jobs",
 ]
@@ -95,6 +96,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- API ------------------------------------------------------------------------------
+
+# Bodies above this are refused (413 from the API); job arguments never need more.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Per-user trigger limit: at most API_TRIGGER_RATE_LIMIT triggers (runs, workflows,
+# requeues) per API_TRIGGER_RATE_WINDOW seconds; 0 turns the limit off.
+API_TRIGGER_RATE_LIMIT = env.int("API_TRIGGER_RATE_LIMIT", default=600)
+API_TRIGGER_RATE_WINDOW = env.int("API_TRIGGER_RATE_WINDOW", default=60)
 
 # --- Database -------------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 from django.contrib import admin
 from django.urls import path
 
+from taskcenter.api import api
 from taskcenter.views import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
     path("health", health, name="health"),
 ]

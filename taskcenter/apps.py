@@ -9,4 +9,16 @@ class TaskcenterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from taskcenter import admin_api  # noqa: F401  (tokens, runs and dead letters)
         from taskcenter import checks  # noqa: F401  (registers system checks)
+        from taskcenter import dispatch, run_hooks
+        from taskcenter.services.permissions import job_permissions_sync
+
+        dispatch.register_task_hooks(
+            on_prerun=run_hooks.on_prerun,
+            on_retry=run_hooks.on_retry,
+            on_failure=run_hooks.on_failure,
+        )
+        post_migrate.connect(job_permissions_sync, sender=self, weak=False)

@@ -119,6 +119,28 @@ class Job:
             raise JobArgumentsError(_field_errors(exc)) from None
         return bound
 
+    def validate_after_first(self, args: Any = (), kwargs: Any = None) -> dict[str, Any]:
+        """Validate like `validate`, leaving the first parameter to be filled at run time.
+
+        For a workflow step that receives the previous step's result (or a chord callback
+        the header's results) as its first positional argument.
+        """
+        names = self.param_names
+        if not names:
+            raise JobArgumentsError({"job": "takes no parameter to receive the previous result"})
+        first = names[0]
+        if isinstance(kwargs, dict) and first in kwargs:
+            raise JobArgumentsError({first: "is filled with the previous result; do not give it"})
+        fields = {
+            n: (f.annotation, f) for n, f in self.params_model.model_fields.items() if n != first
+        }
+        tail = pydantic.create_model(
+            f"{self.name}.tail", __config__=pydantic.ConfigDict(extra="forbid"), **fields
+        )
+        return Job(
+            name=self.name, runtime=self.runtime, func=self.func, params_model=tail
+        ).validate(args, kwargs)
+
 
 def _field_errors(exc: pydantic.ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}

@@ -8,11 +8,17 @@ and periodic tasks are written through django-celery-beat's models so beat sees 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from celery import signals
+import kombu.exceptions
+from celery import current_task, signals
+from celery import chain as celery_chain
+from celery import chord as celery_chord
+from celery import group as celery_group
+from celery.canvas import Signature
 from celery.result import AsyncResult
 from django.db import transaction
 from django_celery_beat.models import (
@@ -24,6 +30,14 @@ from django_celery_beat.models import (
 
 from config.celery import app
 from taskcenter.catalog import Runtime, get_job
+
+#: What publishing raises when the broker is unreachable (kombu wraps most of them).
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    kombu.exceptions.OperationalError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
 
 #: Options a caller may pass through to `apply_async`.
 SUBMIT_OPTIONS = frozenset({"queue", "countdown", "eta", "priority", "expires", "task_id", "headers"})
@@ -46,6 +60,64 @@ def submit(
         raise TypeError(f"unknown submit options: {', '.join(sorted(unknown))}")
     bound = job.validate(list(args), kwargs or {})
     return job.task.apply_async(kwargs=bound, **options)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One catalog job in a workflow.
+
+    With `receives_previous`, the job's first parameter is filled at run time: in a
+    chain with the previous step's result, as a chord's callback with the list of the
+    header's results. Otherwise the step ignores what came before (an immutable signature).
+    """
+
+    name: str
+    args: list[Any] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    task_id: str | None = None
+    receives_previous: bool = False
+
+
+def signature(step: Step) -> Signature:
+    """Validate `step` against the catalog and return its Celery signature."""
+    job = get_job(step.name, Runtime.CELERY)
+    if step.receives_previous:
+        bound = job.validate_after_first(list(step.args), step.kwargs)
+    else:
+        bound = job.validate(list(step.args), step.kwargs)
+    options = {"task_id": step.task_id} if step.task_id else {}
+    return job.task.signature(kwargs=bound, immutable=not step.receives_previous, **options)
+
+
+def chain(steps: Sequence[Step]) -> AsyncResult:
+    """Validate every step, then send them as one chain; return the last step's result."""
+    signatures = [signature(step) for step in steps]
+    return celery_chain(*signatures).apply_async()
+
+
+def group(steps: Sequence[Step]) -> AsyncResult:
+    """Validate every step, then send them to run in parallel; return the GroupResult."""
+    signatures = [signature(step) for step in steps]
+    return celery_group(signatures).apply_async()
+
+
+def chord(header: Sequence[Step], callback: Step) -> AsyncResult:
+    """Validate the header and the callback, then send; the callback gets the header's results."""
+    signatures = [signature(step) for step in header]
+    body = signature(callback)
+    return celery_chord(signatures)(body)
+
+
+def report_progress(percent: float, message: str = "") -> None:
+    """From inside a running job: store state PROGRESS with `percent` (0-100) for its run.
+
+    Called outside a worker (a unit test calling the function directly) it does nothing.
+    """
+    task = current_task
+    if task is None or task.request.called_directly or not task.request.id:
+        return
+    percent = max(0.0, min(100.0, float(percent)))
+    task.update_state(state="PROGRESS", meta={"percent": percent, "message": message[:200]})
 
 
 def status(task_id: str) -> str:
@@ -140,3 +212,18 @@ def register_worker_hooks(
         signals.worker_ready.connect(on_startup, weak=False)
     if on_shutdown is not None:
         signals.worker_shutdown.connect(on_shutdown, weak=False)
+
+
+def register_task_hooks(
+    *,
+    on_prerun: Callable[..., Any] | None = None,
+    on_retry: Callable[..., Any] | None = None,
+    on_failure: Callable[..., Any] | None = None,
+) -> None:
+    """Connect worker-side callbacks to Celery's task_prerun, task_retry and task_failure."""
+    if on_prerun is not None:
+        signals.task_prerun.connect(on_prerun, weak=False)
+    if on_retry is not None:
+        signals.task_retry.connect(on_retry, weak=False)
+    if on_failure is not None:
+        signals.task_failure.connect(on_failure, weak=False)

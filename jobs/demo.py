@@ -1,0 +1,32 @@
+"""Demo jobs (Celery, `default` queue): arithmetic for workflows, a slow job, a flaky one."""
+
+from taskcenter.catalog import RetryPolicy, celery_job
+from taskcenter.services import demo
+
+
+@celery_job("jobs.demo.add")
+def add(x: int, y: int) -> int:
+    """Add two integers (a building block for chains and chords)."""
+    return demo.numbers_add(x=x, y=y)
+
+
+@celery_job("jobs.demo.total")
+def total(values: list[int]) -> int:
+    """Sum a list of integers (a chord callback receives its header's results here)."""
+    return demo.numbers_sum(values=values)
+
+
+@celery_job("jobs.demo.slow")
+def slow(seconds: float = 2.0, steps: int = 4) -> int:
+    """Work for `seconds`, reporting progress `steps` times."""
+    return demo.work_slowly(seconds=seconds, steps=steps)
+
+
+@celery_job(
+    "jobs.demo.call_downstream",
+    # Short waits so a demo (and the tests) see the whole retry cycle in seconds.
+    retry=RetryPolicy(on=(ConnectionError,), max_retries=2, backoff=1, backoff_max=2),
+)
+def call_downstream(name: str) -> str:
+    """Call a downstream service that may be down; retried with backoff, then dead-lettered."""
+    return demo.downstream_call(name=name)

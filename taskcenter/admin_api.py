@@ -1,0 +1,100 @@
+"""Admin for API tokens, runs and the dead-letter store: thin, every change via a service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from taskcenter.catalog import JobArgumentsError, UnknownJobError
+from taskcenter.models import ApiToken, DeadLetter, Run
+from taskcenter.services.dead_letters import dead_letters_discard, dead_letters_requeue
+from taskcenter.services.runs import BrokerUnavailableError, run_status
+from taskcenter.services.tokens import token_create, token_revoke
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "user", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    fields = ["user", "name", "expires_at"]
+    readonly_fields = ["prefix", "created_at", "revoked_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        return self.fields if obj is None else [*self.fields, *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+        return [] if obj is None else ["user", "name", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["expires_at"])
+            return
+        issued = token_create(user=obj.user, name=obj.name, expires_at=obj.expires_at)
+        obj.pk, obj.prefix, obj.key_hash = issued.token.pk, issued.token.prefix, issued.token.key_hash
+        obj.created_at = issued.token.created_at
+        messages.warning(
+            request, f"Token for {obj.user}: {issued.secret} (copy it now: it is not shown again)"
+        )
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = sum(token_revoke(token=token) for token in queryset)
+        messages.success(request, f"{count} token(s) revoked.")
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "job", "state", "progress", "attempts", "user", "created_at"]
+    list_filter = ["job"]
+    search_fields = ["id", "job"]
+    readonly_fields = [f.name for f in Run._meta.fields] + ["state", "progress"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state(self, obj: Run) -> str:
+        return run_status(run=obj).state
+
+    @admin.display(description="progress")
+    def progress(self, obj: Run) -> str:
+        percent = run_status(run=obj).percent
+        return "" if percent is None else f"{percent:.0f}%"
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    list_display = [
+        "job", "task_id", "exception_type", "attempts", "first_failed_at", "last_failed_at", "status"
+    ]
+    list_filter = ["status", "job", "exception_type"]
+    search_fields = ["task_id", "job", "message"]
+    readonly_fields = [f.name for f in DeadLetter._meta.fields]
+    actions = ["requeue", "discard"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Requeue selected dead letters", permissions=["change"])
+    def requeue(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
+        try:
+            done = dead_letters_requeue(user=request.user, letters=queryset)
+        except (PermissionDenied, UnknownJobError, JobArgumentsError) as exc:
+            messages.error(request, f"Not requeued: {exc}")
+            return
+        except BrokerUnavailableError:
+            messages.error(request, "The task broker is unreachable; try again later.")
+            return
+        messages.success(request, f"{len(done)} dead letter(s) requeued.")
+
+    @admin.action(description="Discard selected dead letters", permissions=["delete"])
+    def discard(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
+        count = dead_letters_discard(user=request.user, letters=queryset)
+        messages.success(request, f"{count} dead letter(s) discarded.")

@@ -1,0 +1,130 @@
+"""Error answers: every failure has its status code and a safe message, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from taskcenter.api.ratelimit import RateLimitedError
+from taskcenter.catalog import JobArgumentsError, UnknownJobError
+from taskcenter.services.runs import BrokerUnavailableError, IdempotencyConflictError
+
+logger = logging.getLogger(__name__)
+
+#: MySQL/MariaDB JSON columns refuse deeper documents; refuse them up front instead.
+MAX_JSON_DEPTH = 20
+#: Seconds a client should wait before retrying after a 503.
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+class Error(Schema):
+    detail: str
+
+
+class FieldErrors(Schema):
+    detail: str
+    errors: dict[str, str]
+
+
+def _depth(value: Any, limit: int) -> int:
+    if limit < 0:
+        return 1
+    if isinstance(value, dict):
+        return 1 + max((_depth(v, limit - 1) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v, limit - 1) for v in value), default=0)
+    return 0
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+class StrictJSONParser(Parser):
+    """JSON bodies the database can store: no NaN/Infinity, valid UTF-8, bounded nesting."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates raise
+        if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ValueError("too deeply nested")
+        return data
+
+
+def _answer(api: NinjaAPI, request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+def install(api: NinjaAPI) -> None:
+    """Map each expected exception to its status code on `api`."""
+
+    def handler(exc_type: type[Exception], status: int, message: str | None = None) -> None:
+        def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
+            return _answer(api, request, status, {"detail": message or str(exc)})
+
+        api.add_exception_handler(exc_type, handle)
+
+    handler(UnknownJobError, 404, "no such job in the catalog")
+    handler(ObjectDoesNotExist, 404, "not found")
+    handler(Http404, 404, "not found")
+    handler(PermissionDenied, 403, "you do not have permission to do this")
+    handler(RequestDataTooBig, 413, "request body too large (limit 1 MiB)")
+    handler(IdempotencyConflictError, 422)
+
+    def job_arguments(request: HttpRequest, exc: JobArgumentsError) -> HttpResponse:
+        return _answer(api, request, 422, {"detail": "invalid arguments", "errors": exc.errors})
+
+    def django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        if hasattr(exc, "error_dict"):
+            errors = {k: "; ".join(v) for k, v in exc.message_dict.items()}
+        else:
+            errors = {"__all__": "; ".join(exc.messages)}
+        return _answer(api, request, 422, {"detail": "invalid data", "errors": errors})
+
+    def ninja_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors: dict[str, str] = {}
+        for err in exc.errors:
+            loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
+            errors.setdefault(loc, str(err.get("msg", "invalid")))
+        return _answer(api, request, 422, {"detail": "invalid request", "errors": errors})
+
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return _answer(api, request, exc.status_code, {"detail": str(exc)})
+
+    def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
+        response = _answer(api, request, 429, {"detail": "too many triggers; slow down"})
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.warning("service unavailable: %r", exc)
+        what = "task broker" if isinstance(exc, BrokerUnavailableError) else "database"
+        response = _answer(
+            api, request, 503,
+            {"detail": f"the {what} is unreachable; nothing was started, try again later"},
+        )
+        response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+        return response
+
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("unexpected error in %s %s", request.method, request.path)
+        return _answer(api, request, 500, {"detail": "internal error"})
+
+    api.add_exception_handler(JobArgumentsError, job_arguments)
+    api.add_exception_handler(DjangoValidationError, django_validation)
+    api.add_exception_handler(NinjaValidationError, ninja_validation)
+    api.add_exception_handler(HttpError, http_error)
+    api.add_exception_handler(RateLimitedError, rate_limited)
+    api.add_exception_handler(BrokerUnavailableError, unavailable)
+    api.add_exception_handler(DatabaseError, unavailable)
+    api.add_exception_handler(Exception, unexpected)

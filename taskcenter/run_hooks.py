@@ -1,0 +1,61 @@
+"""Worker-side receivers that keep run records and the dead-letter store up to date.
+
+They only adapt Celery's signal arguments and call one service each; `apps.py` connects
+them through `dispatch.register_task_hooks`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DatabaseError
+
+from taskcenter.services.dead_letters import dead_letter_record
+from taskcenter.services.runs import run_record_attempt, run_record_failure
+
+logger = logging.getLogger(__name__)
+
+
+def on_prerun(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> None:
+    """Count the attempt (retries + 1) on the run record before the job starts."""
+    if not task_id or sender is None or sender.name.startswith("celery."):
+        return
+    try:
+        run_record_attempt(task_id=task_id, attempt=sender.request.retries + 1)
+    except DatabaseError:
+        logger.warning("could not record the attempt of %s", task_id, exc_info=True)
+
+
+def on_retry(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """Remember when a run first failed, for its dead letter should it fail for good."""
+    if request is None or not getattr(request, "id", None):
+        return
+    try:
+        run_record_failure(task_id=request.id)
+    except DatabaseError:
+        logger.warning("could not record the failure of %s", request.id, exc_info=True)
+
+
+def on_failure(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **extra: Any,
+) -> None:
+    """Store a run that failed for the last time in the dead-letter store."""
+    if not task_id or sender is None or exception is None:
+        return
+    try:
+        dead_letter_record(
+            task_id=task_id,
+            job=sender.name,
+            args=args or [],
+            kwargs=kwargs or {},
+            exception=exception,
+            attempts=sender.request.retries + 1,
+        )
+    except DatabaseError:
+        logger.error("could not store the dead letter of %s", task_id, exc_info=True)

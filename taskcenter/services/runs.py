@@ -1,0 +1,300 @@
+"""Runs: trigger catalog jobs and workflows, read their status, revoke them.
+
+Every run is recorded in the same transaction that publishes it: when the broker is
+unreachable the publish raises, the transaction rolls back, and no half-recorded run
+is left behind. The record is what turns "an id this system never issued" into a 404
+(Celery itself answers PENDING for any id).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django_celery_results.models import TaskResult
+
+from taskcenter import dispatch
+from taskcenter.catalog import Job, JobArgumentsError, Runtime, get_job
+from taskcenter.models import Run, Workflow
+from taskcenter.services.scrub import scrub
+
+#: States after which a run can no longer change.
+FINISHED_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+#: States in which a worker holds the run (revoking it only stops it with terminate).
+RUNNING_STATES = frozenset({"STARTED", "PROGRESS", "RETRY"})
+#: Celery priorities on Redis are 0-9.
+MAX_PRIORITY = 9
+
+
+class BrokerUnavailableError(RuntimeError):
+    """The broker did not take the message; nothing was recorded."""
+
+
+class IdempotencyConflictError(ValueError):
+    """The Idempotency-Key was already used for a different request."""
+
+
+def job_can_trigger(*, user: AbstractBaseUser, job: Job) -> bool:
+    """Whether `user` holds the job's trigger permission (or may trigger any job)."""
+    return user.has_perm(f"taskcenter.{job.permission_codename}") or user.has_perm(
+        "taskcenter.trigger_any_job"
+    )
+
+
+def _triggerable(*, user: AbstractBaseUser, name: str) -> Job:
+    job = get_job(name, Runtime.CELERY)
+    if not job_can_trigger(user=user, job=job):
+        raise PermissionDenied(f"you may not trigger {name}")
+    return job
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    """Check the publish options a caller gave; return them as `apply_async` wants them."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    queues = {q.name for q in settings.CELERY_TASK_QUEUES}
+    limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    now = timezone.now()
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "queue" and value not in queues:
+            errors[key] = f"unknown queue; one of {', '.join(sorted(queues))}"
+        elif key == "countdown" and not 0 <= value <= limit:
+            errors[key] = f"must be between 0 and {limit} seconds"
+        elif key == "eta" and not (value.tzinfo and 0 <= (value - now).total_seconds() <= limit):
+            errors[key] = f"must be a timezone-aware time within {limit} seconds from now"
+        elif key == "priority" and not 0 <= value <= MAX_PRIORITY:
+            errors[key] = f"must be between 0 and {MAX_PRIORITY}"
+        elif key == "expires" and not 0 < value <= limit:
+            errors[key] = f"must be between 1 and {limit} seconds"
+        clean[key] = value
+    if errors:
+        raise JobArgumentsError(errors)
+    return clean
+
+
+def _jsonable(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in options.items()}
+
+
+def run_trigger(
+    *,
+    user: AbstractBaseUser,
+    job_name: str,
+    args: list[Any] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Run, bool]:
+    """Validate, record and enqueue one run; return it and whether it is new.
+
+    Raises UnknownJobError, PermissionDenied, JobArgumentsError, IdempotencyConflictError
+    or BrokerUnavailableError, all before anything is left half-done.
+    """
+    job = _triggerable(user=user, name=job_name)
+    bound = job.validate(args or [], kwargs or {})
+    clean = _options(options or {})
+    if idempotency_key:
+        existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                id=str(uuid.uuid4()),
+                job=job_name,
+                kwargs=bound,
+                options=_jsonable(clean),
+                user=user,
+                idempotency_key=idempotency_key or None,
+            )
+            try:
+                job.task.apply_async(kwargs=bound, task_id=run.id, **clean)
+            except dispatch.BROKER_ERRORS as exc:
+                raise BrokerUnavailableError("the task broker is unreachable") from exc
+    except IntegrityError:
+        # Two requests raced with the same key: the other one committed first.
+        existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
+        if existing is None:
+            raise
+        return existing, False
+    return run, True
+
+
+def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) -> Run | None:
+    run = Run.objects.filter(user=user, idempotency_key=key).first()
+    if run is not None and (run.job != job or run.kwargs != json.loads(json.dumps(kwargs))):
+        raise IdempotencyConflictError("this Idempotency-Key was used for a different request")
+    return run
+
+
+@dataclass(frozen=True)
+class WorkflowStep:
+    job: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    receives_previous: bool = False
+
+
+def workflow_submit(
+    *,
+    user: AbstractBaseUser,
+    kind: str,
+    steps: Sequence[WorkflowStep],
+    callback: WorkflowStep | None = None,
+) -> tuple[Workflow, list[Run]]:
+    """Validate every step (and the chord's callback) as a whole, then record and send.
+
+    Field errors are keyed by position (`steps.1.kwargs.x`, `callback.y`), and nothing is
+    sent unless all of them are valid.
+    """
+    if kind == Workflow.Kind.CHORD and callback is None:
+        raise JobArgumentsError({"callback": "a chord needs a callback"})
+    if kind != Workflow.Kind.CHORD and callback is not None:
+        raise JobArgumentsError({"callback": "only a chord has a callback"})
+    labelled = [(f"steps.{i}", s) for i, s in enumerate(steps)]
+    if callback is not None:
+        labelled.append(("callback", callback))
+    errors: dict[str, str] = {}
+    planned: list[tuple[dispatch.Step, dict[str, Any]]] = []
+    for label, step in labelled:
+        _triggerable(user=user, name=step.job)
+        receives = step.receives_previous and (kind == "chain" or label == "callback")
+        dstep = dispatch.Step(
+            name=step.job, args=step.args, kwargs=step.kwargs,
+            task_id=str(uuid.uuid4()), receives_previous=receives,
+        )
+        try:
+            sig = dispatch.signature(dstep)
+        except JobArgumentsError as exc:
+            errors.update({f"{label}.{k}": v for k, v in exc.errors.items()})
+            continue
+        planned.append((dstep, sig.kwargs))
+    if errors:
+        raise JobArgumentsError(errors)
+    with transaction.atomic():
+        workflow = Workflow.objects.create(id=str(uuid.uuid4()), kind=kind, user=user)
+        runs = [
+            Run(id=s.task_id, job=s.name, kwargs=kw, user=user, workflow=workflow, step=i)
+            for i, (s, kw) in enumerate(planned)
+        ]
+        Run.objects.bulk_create(runs)
+        dsteps = [s for s, _ in planned]
+        try:
+            if kind == Workflow.Kind.CHAIN:
+                dispatch.chain(dsteps)
+            elif kind == Workflow.Kind.GROUP:
+                dispatch.group(dsteps)
+            else:
+                dispatch.chord(dsteps[:-1], dsteps[-1])
+        except dispatch.BROKER_ERRORS as exc:
+            raise BrokerUnavailableError("the task broker is unreachable") from exc
+    return workflow, runs
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    id: str
+    job: str
+    state: str
+    percent: float | None
+    result: Any
+    error: dict[str, str] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    worker: str | None
+    revoke_requested: bool
+    workflow_id: str | None
+
+
+def run_get(*, run_id: str) -> Run:
+    """Return the run this system issued under `run_id` (Run.DoesNotExist otherwise)."""
+    return Run.objects.get(id=run_id)
+
+
+def run_status(*, run: Run) -> RunStatus:
+    """Combine the run record with what the result backend knows about it."""
+    row = TaskResult.objects.filter(task_id=run.id).first()
+    state = row.status if row else "PENDING"
+    stored = _load(row.result) if row else None
+    percent = result = error = None
+    if state == "PROGRESS" and isinstance(stored, dict):
+        percent = stored.get("percent")
+    elif state == "SUCCESS":
+        result, percent = stored, 100.0
+    elif state in ("FAILURE", "RETRY", "REVOKED") and isinstance(stored, dict):
+        error = {
+            "type": str(stored.get("exc_type", "Error"))[:200],
+            "message": scrub(str(stored.get("exc_message", ""))),
+        }
+    return RunStatus(
+        id=run.id,
+        job=run.job,
+        state=state,
+        percent=percent,
+        result=result,
+        error=error,
+        created_at=run.created_at,
+        started_at=row.date_started if row else None,
+        finished_at=row.date_done if row and state in FINISHED_STATES else None,
+        attempts=run.attempts,
+        worker=(row.worker or None) if row else None,
+        revoke_requested=run.revoke_requested_at is not None,
+        workflow_id=run.workflow_id,
+    )
+
+
+def _load(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> str:
+    """Revoke `run`; return what happened: "revoked", "revoke requested" or "already finished".
+
+    A queued run never starts. A running one is only stopped with `terminate` (SIGTERM);
+    without it the worker finishes it, hence "revoke requested". Workers persist revoked
+    ids in their state file (CELERY_WORKER_STATE_DB), so a restart does not forget them.
+    """
+    _triggerable(user=user, name=run.job)
+    state = run_status(run=run).state
+    if state in FINISHED_STATES:
+        return "already finished"
+    try:
+        dispatch.revoke(run.id, terminate=terminate)
+    except dispatch.BROKER_ERRORS as exc:
+        raise BrokerUnavailableError("the task broker is unreachable") from exc
+    Run.objects.filter(id=run.id).update(revoke_requested_at=timezone.now())
+    if state in RUNNING_STATES:
+        return "terminate requested" if terminate else "revoke requested"
+    return "revoked"
+
+
+def run_record_attempt(*, task_id: str, attempt: int) -> None:
+    """Worker side, before each attempt: remember how many times the run has started."""
+    Run.objects.filter(id=task_id).update(attempts=attempt)
+
+
+def run_record_failure(*, task_id: str) -> None:
+    """Worker side, on a failed attempt: remember when the run failed first."""
+    Run.objects.filter(id=task_id).update(
+        first_failed_at=Coalesce(
+            "first_failed_at", Value(timezone.now(), output_field=DateTimeField())
+        )
+    )

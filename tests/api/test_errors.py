@@ -1,0 +1,132 @@
+"""Error answers: 400, 404, 413, 422, 429, 503, each with a safe message and never a 500."""
+
+import socket
+import sys
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from taskcenter.models import Run
+from tests.conftest import Proc, child_env, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+TRIGGER = "/api/jobs/jobs.demo.add/runs"
+
+
+def test_malformed_json_is_400(http, trigger_token):
+    for raw in (b'{"kwargs": ', b"\xff\xfe", b'{"kwargs": {"x": NaN}}', b"[" * 50 + b"]" * 50):
+        answer = http.post(TRIGGER, raw=raw, token=trigger_token)
+        assert answer.status == 400, raw
+        assert answer.body["detail"] == "Cannot parse request body"
+
+
+def test_arguments_that_do_not_fit_the_job_are_422_with_field_errors(http, trigger_token):
+    answer = http.post(TRIGGER, {"kwargs": {"x": "one", "z": 3}}, token=trigger_token)
+
+    assert answer.status == 422
+    assert answer.body["errors"] == {
+        "x": "Input should be a valid integer",
+        "y": "Field required",
+        "z": "unexpected argument",
+    }
+    assert not Run.objects.exists()
+
+
+def test_bad_options_are_422(http, trigger_token):
+    cases = [
+        {"queue": "nope"},
+        {"priority": 99},
+        {"countdown": -1},
+        {"eta": "2020-01-01T00:00:00Z"},
+        {"eta": "2030-01-01T00:00:00"},
+        {"surprise": 1},
+    ]
+    for options in cases:
+        answer = http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}, **options}, token=trigger_token)
+        assert answer.status == 422, (options, answer.body)
+        assert answer.body["errors"], options
+
+
+def test_body_over_one_mebibyte_is_413(http, trigger_token):
+    big = {"kwargs": {"x": 1, "y": 2}, "args": ["a" * (1024 * 1024)]}
+
+    answer = http.post(TRIGGER, big, token=trigger_token)
+
+    assert answer.status == 413
+
+
+def test_unknown_run_is_404_not_pending(http, trigger_token):
+    for run_id in ("3f0c6d3e-0000-4000-8000-000000000000", "x" * 300):
+        answer = http.get(f"/api/runs/{run_id}", token=trigger_token)
+        assert answer.status == 404
+        assert http.post(f"/api/runs/{run_id}/revoke", token=trigger_token).status == 404
+
+
+def test_trigger_rate_limit_answers_429_with_retry_after(http, make_user, token_for, settings):
+    settings.API_TRIGGER_RATE_LIMIT = 3
+    settings.API_TRIGGER_RATE_WINDOW = 30
+    user = make_user(jobs=("jobs.demo.add",))
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(f"taskcenter:ratelimit:trigger:{user.pk}:*"):
+        client.delete(key)
+    token = token_for(user)
+
+    statuses = [
+        http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=token) for _ in range(5)
+    ]
+
+    assert [a.status for a in statuses] == [202, 202, 202, 429, 429]
+    assert 1 <= int(statuses[-1].headers["retry-after"]) <= 30
+    assert Run.objects.filter(user=user).count() == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.services
+def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
+    make_user, token_for, tmp_path
+):
+    # Given a web server whose broker URL points at a port nothing listens on
+    token = token_for(make_user(jobs=("jobs.demo.add",)))
+    port = _free_port()
+    dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
+    server = Proc(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
+         "--log-level", "warning"],
+        tmp_path / "uvicorn.log",
+        child_env(REDIS_URL=dead_broker),
+    )
+    try:
+        from tests.api.conftest import HttpClient
+
+        http = HttpClient(f"http://127.0.0.1:{port}")
+
+        def up():
+            try:
+                return http.get("/health").status == 200
+            except OSError:
+                return False
+
+        wait_for(up, timeout=30, what="uvicorn to answer")
+
+        # When a run is triggered
+        started = time.monotonic()
+        answer = http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=token)
+        elapsed = time.monotonic() - started
+
+        # Then the answer is a clear 503, fast, and no run was recorded
+        assert answer.status == 503, answer.raw[:300]
+        assert "broker is unreachable" in answer.body["detail"]
+        assert elapsed < 5
+        assert not Run.objects.exists()
+        assert "Traceback" not in answer.raw.decode()
+    finally:
+        server.stop()
+    assert settings.REDIS_URL != dead_broker
