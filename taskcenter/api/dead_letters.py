@@ -1,6 +1,5 @@
 """`/api/dead-letters`: runs that failed for the last time; requeue or discard them."""
 
-from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -30,13 +29,6 @@ def list_dead_letters(request: HttpRequest, status: DeadLetter.Status | None = N
     return letters.filter(status=status) if status else letters
 
 
-@router.get("/{letter_id}", response={200: DeadLetterOut, 401: Error, 403: Error, 404: Error})
-def get_dead_letter(request: HttpRequest, letter_id: Pk) -> DeadLetter:
-    """One dead letter."""
-    _can_view(request)
-    return DeadLetter.objects.get(pk=letter_id)
-
-
 def _requeued(pairs) -> list[RequeuedOut]:
     return [
         RequeuedOut(
@@ -62,6 +54,13 @@ def discard_dead_letters(request: HttpRequest, payload: IdsIn) -> DiscardedOut:
     """Mark the selected open letters discarded."""
     letters = DeadLetter.objects.filter(pk__in=payload.ids)
     return DiscardedOut(discarded=dead_letters_discard(user=request.auth, letters=letters))
+
+
+@router.get("/{letter_id}", response={200: DeadLetterOut, 401: Error, 403: Error, 404: Error})
+def get_dead_letter(request: HttpRequest, letter_id: Pk) -> DeadLetter:
+    """One dead letter."""
+    _can_view(request)
+    return DeadLetter.objects.get(pk=letter_id)
 
 
 @router.post("/{letter_id}/requeue", response={200: list[RequeuedOut], **_MUTATE})

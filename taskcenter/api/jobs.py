@@ -1,6 +1,5 @@
 """`/api/jobs`: the catalog, and triggering one job."""
 
-from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse

@@ -1,6 +1,5 @@
 """`/api/workflows`: chains, groups and chords of catalog jobs, validated as a whole."""
 
-from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
