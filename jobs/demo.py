@@ -1,5 +1,9 @@
 """Demo jobs (Celery, `default` queue): arithmetic for workflows, a slow job, a flaky one."""
 
+from typing import Annotated
+
+from pydantic import Field
+
 from taskcenter.catalog import RetryPolicy, celery_job
 from taskcenter.services import demo
 
@@ -17,7 +21,10 @@ def total(values: list[int]) -> int:
 
 
 @celery_job("jobs.demo.slow")
-def slow(seconds: float = 2.0, steps: int = 4) -> int:
+def slow(
+    seconds: Annotated[float, Field(ge=0, le=60)] = 2.0,
+    steps: Annotated[int, Field(ge=1, le=100)] = 4,
+) -> int:
     """Work for `seconds`, reporting progress `steps` times."""
     return demo.work_slowly(seconds=seconds, steps=steps)
 
