@@ -59,6 +59,7 @@ def token_authenticate(*, secret: str) -> ApiToken | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(key_hash=token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .order_by()
         .first()
     )
     if token is None or (token.expires_at is not None and token.expires_at <= now):

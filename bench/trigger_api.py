@@ -1,0 +1,187 @@
+"""Measure POST /api/jobs/{name}/runs against bare `apply_async`, in the same run.
+
+For 1 and 16 concurrent clients it reports requests per second and p50/p99 latency of:
+  * bare: `jobs.demo.add.apply_async(...)` called directly from client threads;
+  * api: the trigger endpoint over HTTP (keep-alive), served by uvicorn or gunicorn
+    workers as a user would run them, with a bearer token, validation, the run record
+    (MySQL) and the publish (Redis).
+No worker consumes during the measurement; the queues are purged between phases.
+
+Usage (MySQL and Redis URLs of a database you may write to; it is migrated first):
+  DATABASE_URL=mysql://root:@127.0.0.1:3306/taskcenter_bench REDIS_URL=redis://127.0.0.1:6379/5 \
+    .venv/bin/python bench/trigger_api.py --server uvicorn --workers 2 --seconds 5 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from config.celery import app  # noqa: E402
+from taskcenter.catalog import get_job  # noqa: E402
+from taskcenter.models import Run  # noqa: E402
+from taskcenter.services.tokens import token_create  # noqa: E402
+
+JOB = "jobs.demo.add"
+BODY = json.dumps({"kwargs": {"x": 1, "y": 2}}).encode()
+
+
+def measure(call: Callable[[], None], *, clients: int, seconds: float) -> dict[str, float]:
+    """Run `call` from `clients` threads for `seconds`; return rps, p50 and p99 in ms."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0]
+    start_gate = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(i: int) -> None:
+        own = latencies[i]
+        start_gate.wait()
+        while (t0 := time.perf_counter()) < stop_at[0]:
+            try:
+                call()
+            except Exception:
+                errors[0] += 1
+                continue
+            own.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + seconds
+    began = time.perf_counter()
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    flat = sorted(x for own in latencies for x in own)
+    if not flat:
+        raise RuntimeError(f"no successful call ({errors[0]} errors)")
+    return {
+        "rps": len(flat) / elapsed,
+        "p50_ms": 1000 * flat[len(flat) // 2],
+        "p99_ms": 1000 * flat[min(len(flat) - 1, int(len(flat) * 0.99))],
+        "errors": errors[0],
+    }
+
+
+def bare_call() -> Callable[[], None]:
+    task = get_job(JOB).task
+    return lambda: task.apply_async(kwargs={"x": 1, "y": 2})
+
+
+def api_call(port: int, token: str) -> Callable[[], None]:
+    local = threading.local()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call() -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("POST", f"/api/jobs/{JOB}/runs", body=BODY, headers=headers)
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            local.conn = None
+            conn.close()
+            raise
+        if response.status != 202:
+            raise RuntimeError(f"status {response.status}")
+
+    return call
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, workers: int, port: int) -> subprocess.Popen:
+    env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
+    if kind == "uvicorn":
+        argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
+                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    else:
+        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b",
+                f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread", "--threads", "8",
+                "--log-level", "warning"]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--clients", default="1,16")
+    opts = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True})
+    token = token_create(user=user, name="bench").secret
+    port = free_port()
+    server = start_server(opts.server, opts.workers, port)
+    rows = []
+    try:
+        for clients in (int(c) for c in opts.clients.split(",")):
+            runs: dict[str, list[dict[str, float]]] = {"bare": [], "api": []}
+            for _ in range(opts.repeat):
+                for name, call in (("bare", bare_call()), ("api", api_call(port, token))):
+                    runs[name].append(measure(call, clients=clients, seconds=opts.seconds))
+                    app.control.purge()
+            med = {
+                name: {k: statistics.median(r[k] for r in results) for k in results[0]}
+                for name, results in runs.items()
+            }
+            rows.append((clients, med))
+    finally:
+        server.terminate()
+        server.wait(30)
+        app.control.purge()
+        Run.objects.filter(user=user).delete()
+
+    print(f"server: {opts.server} x{opts.workers}, {opts.seconds}s per phase, median of {opts.repeat}")
+    print(f"{'clients':>7} {'what':>5} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for clients, med in rows:
+        for name in ("bare", "api"):
+            m = med[name]
+            print(f"{clients:>7} {name:>5} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['errors']:>6.0f}")
+        print(f"{clients:>7} ratio api/bare throughput: {med['api']['rps'] / med['bare']['rps']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
