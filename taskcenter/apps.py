@@ -13,6 +13,7 @@ class TaskcenterConfig(AppConfig):
 
         from taskcenter import admin_api  # noqa: F401  (tokens, runs and dead letters)
         from taskcenter import checks  # noqa: F401  (registers system checks)
+        from taskcenter import results_backend  # noqa: F401  (stamps enqueue time on messages)
         from taskcenter import dispatch, run_hooks
         from taskcenter.services.permissions import job_permissions_sync
 

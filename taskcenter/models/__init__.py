@@ -1,6 +1,7 @@
 """The task center's own models; each module holds one concern."""
 
 from taskcenter.models.api import ApiToken, DeadLetter, Run, Workflow
+from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.schedules import ScheduleSettings
 
-__all__ = ["ApiToken", "DeadLetter", "Run", "ScheduleSettings", "Workflow"]
+__all__ = ["ApiToken", "DeadLetter", "Run", "ScheduleChange", "ScheduleSettings", "Workflow"]

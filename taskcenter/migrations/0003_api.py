@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('taskcenter', '0001_schedule_settings'),
+        ('taskcenter', '0002_admin_schedules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
