@@ -121,12 +121,36 @@ def free_port() -> int:
 def start_server(kind: str, workers: int, port: int) -> subprocess.Popen:
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
     if kind == "uvicorn":
-        argv = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
-                "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
     else:
-        argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b",
-                f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread", "--threads", "8",
-                "--log-level", "warning"]
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "-k",
+            "gthread",
+            "--threads",
+            "8",
+            "--log-level",
+            "warning",
+        ]
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -151,7 +175,9 @@ def main() -> None:
     opts = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_superuser": True})
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_superuser": True}
+    )
     token = token_create(user=user, name="bench").secret
     port = free_port()
     server = start_server(opts.server, opts.workers, port)
@@ -174,13 +200,20 @@ def main() -> None:
         app.control.purge()
         Run.objects.filter(user=user).delete()
 
-    print(f"server: {opts.server} x{opts.workers}, {opts.seconds}s per phase, median of {opts.repeat}")
+    print(
+        f"server: {opts.server} x{opts.workers}, {opts.seconds}s per phase, median of {opts.repeat}"
+    )
     print(f"{'clients':>7} {'what':>5} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for clients, med in rows:
         for name in ("bare", "api"):
             m = med[name]
-            print(f"{clients:>7} {name:>5} {m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['errors']:>6.0f}")
-        print(f"{clients:>7} ratio api/bare throughput: {med['api']['rps'] / med['bare']['rps']:.2f}")
+            figures = (
+                f"{m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['errors']:>6.0f}"
+            )
+            print(f"{clients:>7} {name:>5} {figures}")
+        print(
+            f"{clients:>7} ratio api/bare throughput: {med['api']['rps'] / med['bare']['rps']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,15 @@ from taskcenter.services.tokens import token_create, token_revoke
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "user", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_display = [
+        "name",
+        "prefix",
+        "user",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "user__username"]
     fields = ["user", "name", "expires_at"]
@@ -34,7 +42,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             obj.save(update_fields=["expires_at"])
             return
         issued = token_create(user=obj.user, name=obj.name, expires_at=obj.expires_at)
-        obj.pk, obj.prefix, obj.key_hash = issued.token.pk, issued.token.prefix, issued.token.key_hash
+        obj.pk, obj.prefix, obj.key_hash = (
+            issued.token.pk,
+            issued.token.prefix,
+            issued.token.key_hash,
+        )
         obj.created_at = issued.token.created_at
         messages.warning(
             request, f"Token for {obj.user}: {issued.secret} (copy it now: it is not shown again)"
@@ -72,7 +84,13 @@ class RunAdmin(admin.ModelAdmin):
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
     list_display = [
-        "job", "task_id", "exception_type", "attempts", "first_failed_at", "last_failed_at", "status"
+        "job",
+        "task_id",
+        "exception_type",
+        "attempts",
+        "first_failed_at",
+        "last_failed_at",
+        "status",
     ]
     list_filter = ["status", "job", "exception_type"]
     search_fields = ["task_id", "job", "message"]

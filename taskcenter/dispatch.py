@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import kombu.exceptions
-from celery import current_task, signals
 from celery import chain as celery_chain
 from celery import chord as celery_chord
+from celery import current_task, signals
 from celery import group as celery_group
 from celery.canvas import Signature
 from celery.result import AsyncResult

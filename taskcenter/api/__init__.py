@@ -1,8 +1,8 @@
-"""The HTTP API under `/api/` (django-ninja): OpenAPI schema at `/api/openapi.json`, docs at `/api/docs`."""
+"""The HTTP API under `/api/` (django-ninja); schema at `/api/openapi.json`, docs at `/api/docs`."""
 
 from ninja import NinjaAPI
 
-from taskcenter.api import dead_letters, errors, jobs, runs, workflows
+from taskcenter.api import dead_letters, errors, jobs, runs, schedules, workflows
 from taskcenter.api.auth import BearerTokenAuth, StaffSessionAuth
 
 api = NinjaAPI(
@@ -17,4 +17,5 @@ errors.install(api)
 api.add_router("/jobs", jobs.router)
 api.add_router("/runs", runs.router)
 api.add_router("/workflows", workflows.router)
+api.add_router("/schedules", schedules.router)
 api.add_router("/dead-letters", dead_letters.router)

@@ -38,7 +38,9 @@ class StaffSessionAuth(APIKeyCookie):
         if user is None or not (user.is_authenticated and user.is_active and user.is_staff):
             return None
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken")
+            raise HttpError(
+                403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken"
+            )
         return user
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover

@@ -1,6 +1,5 @@
 """`/api/dead-letters`: runs that failed for the last time; requeue or discard them."""
 
-
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
@@ -32,7 +31,8 @@ def list_dead_letters(request: HttpRequest, status: DeadLetter.Status | None = N
 def _requeued(pairs) -> list[RequeuedOut]:
     return [
         RequeuedOut(
-            dead_letter_id=letter.pk, run_id=run.id,
+            dead_letter_id=letter.pk,
+            run_id=run.id,
             status_url=reverse("api:get_run", args=[run.id]),
         )
         for letter, run in pairs

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import kombu.exceptions
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
@@ -108,16 +109,19 @@ def install(api: NinjaAPI) -> None:
 
     def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.warning("service unavailable: %r", exc)
-        what = "task broker" if isinstance(exc, BrokerUnavailableError) else "database"
+        broker = (BrokerUnavailableError, kombu.exceptions.OperationalError)
+        what = "task broker" if isinstance(exc, broker) else "database"
         response = _answer(
-            api, request, 503,
+            api,
+            request,
+            503,
             {"detail": f"the {what} is unreachable; nothing was started, try again later"},
         )
         response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
         return response
 
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-        logger.exception("unexpected error in %s %s", request.method, request.path)
+        logger.error("unexpected error in %s %s", request.method, request.path, exc_info=exc)
         return _answer(api, request, 500, {"detail": "internal error"})
 
     api.add_exception_handler(JobArgumentsError, job_arguments)
@@ -127,4 +131,5 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(RateLimitedError, rate_limited)
     api.add_exception_handler(BrokerUnavailableError, unavailable)
     api.add_exception_handler(DatabaseError, unavailable)
+    api.add_exception_handler(kombu.exceptions.OperationalError, unavailable)
     api.add_exception_handler(Exception, unexpected)

@@ -1,6 +1,5 @@
 """`/api/jobs`: the catalog, and triggering one job."""
 
-
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Header, Router
@@ -46,8 +45,15 @@ def list_jobs(request: HttpRequest) -> list[JobOut]:
 @router.post(
     "/{name}/runs",
     response={
-        202: RunAccepted, 400: Error, 401: Error, 403: Error, 404: Error, 413: Error,
-        422: FieldErrors, 429: Error, 503: Error,
+        202: RunAccepted,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        413: Error,
+        422: FieldErrors,
+        429: Error,
+        503: Error,
     },
     url_name="trigger_job",
 )
@@ -72,6 +78,8 @@ def trigger_job(
         idempotency_key=idempotency_key,
     )
     return 202, RunAccepted(
-        id=run.id, job=run.job, status_url=reverse("api:get_run", args=[run.id]),
+        id=run.id,
+        job=run.job,
+        status_url=reverse("api:get_run", args=[run.id]),
         replayed=not created,
     )

@@ -1,6 +1,5 @@
 """`/api/runs`: the state of one run, and revoking it."""
 
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 

@@ -81,7 +81,9 @@ class RunOut(Schema):
 
 class RevokeOut(Schema):
     id: str
-    outcome: str = Field(description="revoked, revoke requested, terminate requested, already finished")
+    outcome: str = Field(
+        description="revoked, revoke requested, terminate requested, already finished"
+    )
 
 
 class StepIn(StrictIn):

@@ -1,6 +1,5 @@
 """`/api/workflows`: chains, groups and chords of catalog jobs, validated as a whole."""
 
-
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router
@@ -22,8 +21,15 @@ def _step(step: StepIn) -> WorkflowStep:
 @router.post(
     "",
     response={
-        202: WorkflowOut, 400: Error, 401: Error, 403: Error, 404: Error, 413: Error,
-        422: FieldErrors, 429: Error, 503: Error,
+        202: WorkflowOut,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        413: Error,
+        422: FieldErrors,
+        429: Error,
+        503: Error,
     },
 )
 def submit_workflow(request: HttpRequest, payload: WorkflowIn) -> tuple[int, WorkflowOut]:

@@ -173,8 +173,11 @@ def workflow_submit(
         _triggerable(user=user, name=step.job)
         receives = step.receives_previous and (kind == "chain" or label == "callback")
         dstep = dispatch.Step(
-            name=step.job, args=step.args, kwargs=step.kwargs,
-            task_id=str(uuid.uuid4()), receives_previous=receives,
+            name=step.job,
+            args=step.args,
+            kwargs=step.kwargs,
+            task_id=str(uuid.uuid4()),
+            receives_previous=receives,
         )
         try:
             sig = dispatch.signature(dstep)
@@ -298,3 +301,9 @@ def run_record_failure(*, task_id: str) -> None:
             "first_failed_at", Value(timezone.now(), output_field=DateTimeField())
         )
     )
+
+
+def run_record_issued(*, run_id: str, job: str, user: AbstractBaseUser) -> Run:
+    """Record a run another service already sent (a schedule's run-now), so its id is known."""
+    run, _ = Run.objects.get_or_create(id=run_id, defaults={"job": job, "user": user})
+    return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client as httpclient
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,7 +65,9 @@ class HttpClient:
             parsed = json.loads(content) if content else None
         except ValueError:
             parsed = None
-        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, parsed, content)
+        return Answer(
+            response.status, {k.lower(): v for k, v in response.getheaders()}, parsed, content
+        )
 
     def get(self, path: str, **kw: Any) -> Answer:
         return self.request("GET", path, **kw)
@@ -110,12 +112,12 @@ def token_for() -> Callable[..., str]:
 @pytest.fixture
 def trigger_token(make_user, token_for) -> str:
     """A token whose user may trigger the demo jobs."""
-    user = make_user(jobs=("jobs.demo.add", "jobs.demo.total", "jobs.demo.slow",
-                           "jobs.demo.call_downstream"))
+    user = make_user(
+        jobs=("jobs.demo.add", "jobs.demo.total", "jobs.demo.slow", "jobs.demo.call_downstream")
+    )
     return token_for(user)
 
 
 @pytest.fixture
-def no_rate_limit(settings) -> Iterator[None]:
+def no_rate_limit(settings) -> None:
     settings.API_TRIGGER_RATE_LIMIT = 0
-    yield

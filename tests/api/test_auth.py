@@ -1,4 +1,4 @@
-"""Who may call the API: tokens (hashed, expiring, revocable), admin sessions with CSRF, permissions."""
+"""Who may call the API: hashed expiring revocable tokens, admin sessions with CSRF, permissions."""
 
 from datetime import timedelta
 
@@ -122,7 +122,8 @@ def test_admin_session_may_read_but_must_send_csrf_to_trigger(http, make_user, n
 
     without = http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}})
     with_csrf = http.post(
-        TRIGGER, {"kwargs": {"x": 1, "y": 2}},
+        TRIGGER,
+        {"kwargs": {"x": 1, "y": 2}},
         headers={"X-CSRFToken": CSRF},
     )
 

@@ -74,9 +74,7 @@ def test_trigger_rate_limit_answers_429_with_retry_after(http, make_user, token_
         client.delete(key)
     token = token_for(user)
 
-    statuses = [
-        http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=token) for _ in range(5)
-    ]
+    statuses = [http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=token) for _ in range(5)]
 
     assert [a.status for a in statuses] == [202, 202, 202, 429, 429]
     assert 1 <= int(statuses[-1].headers["retry-after"]) <= 30
@@ -98,8 +96,16 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     port = _free_port()
     dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
     server = Proc(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         tmp_path / "uvicorn.log",
         child_env(REDIS_URL=dead_broker),
     )

@@ -18,14 +18,21 @@ COUNTDOWN = 8
 def test_revoked_queued_run_never_runs_across_a_worker_restart(
     http, trigger_token, settings, tmp_path
 ):
-    settings.CELERY_TASK_QUEUES = [*settings.CELERY_TASK_QUEUES, Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE)]
+    settings.CELERY_TASK_QUEUES = [
+        *settings.CELERY_TASK_QUEUES,
+        Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE),
+    ]
     state = tmp_path / "revokes.state"
-    worker, node = start_worker(tmp_path, queues=QUEUE, concurrency=1, extra=["--statedb", str(state)])
+    worker, node = start_worker(
+        tmp_path, queues=QUEUE, concurrency=1, extra=["--statedb", str(state)]
+    )
     try:
         # Given a run the worker holds, due in a few seconds
-        answer = http.post("/api/jobs/jobs.demo.add/runs",
-                           {"kwargs": {"x": 1, "y": 1}, "queue": QUEUE, "countdown": COUNTDOWN},
-                           token=trigger_token)
+        answer = http.post(
+            "/api/jobs/jobs.demo.add/runs",
+            {"kwargs": {"x": 1, "y": 1}, "queue": QUEUE, "countdown": COUNTDOWN},
+            token=trigger_token,
+        )
         assert answer.status == 202, answer.body
         run_id = answer.body["id"]
 
@@ -41,11 +48,16 @@ def test_revoked_queued_run_never_runs_across_a_worker_restart(
         assert worker.stop() == 0
     finally:
         worker.stop()
-    worker, node = start_worker(tmp_path, queues=QUEUE, concurrency=1, extra=["--statedb", str(state)])
+    worker, node = start_worker(
+        tmp_path, queues=QUEUE, concurrency=1, extra=["--statedb", str(state)]
+    )
     try:
         # Then the restarted worker discards it when it is delivered again: it never runs
-        wait_for(lambda: f"Discarding revoked task: jobs.demo.add[{run_id}]" in worker.output(),
-                 timeout=COUNTDOWN + 20, what="the restarted worker to discard the run")
+        wait_for(
+            lambda: f"Discarding revoked task: jobs.demo.add[{run_id}]" in worker.output(),
+            timeout=COUNTDOWN + 20,
+            what="the restarted worker to discard the run",
+        )
         answer = http.get(f"/api/runs/{run_id}", token=trigger_token)
         assert answer.body["state"] == "REVOKED"
         assert "succeeded" not in worker.output()

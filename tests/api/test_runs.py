@@ -17,17 +17,23 @@ def _state(http, token, run_id, *states):
 def test_triggered_run_succeeds_and_its_status_shows_result_worker_and_attempts(
     http, trigger_token, celery_worker
 ):
-    answer = http.post("/api/jobs/jobs.demo.add/runs", {"args": [2], "kwargs": {"y": 40}},
-                       token=trigger_token)
+    answer = http.post(
+        "/api/jobs/jobs.demo.add/runs", {"args": [2], "kwargs": {"y": 40}}, token=trigger_token
+    )
 
     assert answer.status == 202
     assert answer.body["status_url"] == f"/api/runs/{answer.body['id']}"
-    done = wait_for(lambda: _state(http, trigger_token, answer.body["id"], "SUCCESS"),
-                    timeout=30, what="SUCCESS")
+    done = wait_for(
+        lambda: _state(http, trigger_token, answer.body["id"], "SUCCESS"),
+        timeout=30,
+        what="SUCCESS",
+    )
     assert done["result"] == 42
     assert done["worker"] == celery_worker
     assert done["attempts"] == 1
-    assert done["started_at"] and done["finished_at"] and done["created_at"]
+    assert done["started_at"]
+    assert done["finished_at"]
+    assert done["created_at"]
     assert done["error"] is None
 
 
@@ -37,8 +43,12 @@ def test_idempotency_key_returns_the_same_run(http, trigger_token):
 
     first = http.post("/api/jobs/jobs.demo.add/runs", body, token=trigger_token, headers=headers)
     again = http.post("/api/jobs/jobs.demo.add/runs", body, token=trigger_token, headers=headers)
-    other = http.post("/api/jobs/jobs.demo.add/runs", {"kwargs": {"x": 9, "y": 9}},
-                      token=trigger_token, headers=headers)
+    other = http.post(
+        "/api/jobs/jobs.demo.add/runs",
+        {"kwargs": {"x": 9, "y": 9}},
+        token=trigger_token,
+        headers=headers,
+    )
 
     assert first.status == again.status == 202
     assert again.body["id"] == first.body["id"]
@@ -48,12 +58,17 @@ def test_idempotency_key_returns_the_same_run(http, trigger_token):
 
 
 def test_progress_is_visible_while_the_job_runs(http, trigger_token, celery_worker):
-    answer = http.post("/api/jobs/jobs.demo.slow/runs", {"kwargs": {"seconds": 3, "steps": 6}},
-                       token=trigger_token)
+    answer = http.post(
+        "/api/jobs/jobs.demo.slow/runs", {"kwargs": {"seconds": 3, "steps": 6}}, token=trigger_token
+    )
     run_id = answer.body["id"]
 
-    seen = wait_for(lambda: _state(http, trigger_token, run_id, "PROGRESS"),
-                    timeout=30, interval=0.05, what="PROGRESS")
+    seen = wait_for(
+        lambda: _state(http, trigger_token, run_id, "PROGRESS"),
+        timeout=30,
+        interval=0.05,
+        what="PROGRESS",
+    )
 
     assert 0 < seen["percent"] < 100
     done = wait_for(lambda: _state(http, trigger_token, run_id, "SUCCESS"), timeout=30)
@@ -63,8 +78,11 @@ def test_progress_is_visible_while_the_job_runs(http, trigger_token, celery_work
 def test_revoking_a_running_run_says_revoke_requested_and_terminate_stops_it(
     http, trigger_token, celery_worker
 ):
-    answer = http.post("/api/jobs/jobs.demo.slow/runs", {"kwargs": {"seconds": 20, "steps": 40}},
-                       token=trigger_token)
+    answer = http.post(
+        "/api/jobs/jobs.demo.slow/runs",
+        {"kwargs": {"seconds": 20, "steps": 40}},
+        token=trigger_token,
+    )
     run_id = answer.body["id"]
     wait_for(lambda: _state(http, trigger_token, run_id, "STARTED", "PROGRESS"), timeout=30)
 

@@ -17,11 +17,15 @@ def _result(http, token, run_id):
 @pytest.mark.services
 @pytest.mark.worker
 def test_chord_callback_receives_the_header_results(http, trigger_token, celery_worker):
-    answer = http.post("/api/workflows", {
-        "kind": "chord",
-        "steps": [{"job": "jobs.demo.add", "kwargs": {"x": i, "y": 1}} for i in range(3)],
-        "callback": {"job": "jobs.demo.total", "receives_previous": True},
-    }, token=trigger_token)
+    answer = http.post(
+        "/api/workflows",
+        {
+            "kind": "chord",
+            "steps": [{"job": "jobs.demo.add", "kwargs": {"x": i, "y": 1}} for i in range(3)],
+            "callback": {"job": "jobs.demo.total", "receives_previous": True},
+        },
+        token=trigger_token,
+    )
 
     assert answer.status == 202, answer.body
     runs = answer.body["runs"]
@@ -34,28 +38,40 @@ def test_chord_callback_receives_the_header_results(http, trigger_token, celery_
 @pytest.mark.services
 @pytest.mark.worker
 def test_chain_passes_each_result_to_the_next_step(http, trigger_token, celery_worker):
-    answer = http.post("/api/workflows", {
-        "kind": "chain",
-        "steps": [
-            {"job": "jobs.demo.add", "kwargs": {"x": 1, "y": 2}},
-            {"job": "jobs.demo.add", "kwargs": {"y": 10}, "receives_previous": True},
-            {"job": "jobs.demo.add", "kwargs": {"x": 5, "y": 5}},
-        ],
-    }, token=trigger_token)
+    answer = http.post(
+        "/api/workflows",
+        {
+            "kind": "chain",
+            "steps": [
+                {"job": "jobs.demo.add", "kwargs": {"x": 1, "y": 2}},
+                {"job": "jobs.demo.add", "kwargs": {"y": 10}, "receives_previous": True},
+                {"job": "jobs.demo.add", "kwargs": {"x": 5, "y": 5}},
+            ],
+        },
+        token=trigger_token,
+    )
 
     assert answer.status == 202, answer.body
     second, third = answer.body["runs"][1:]
-    assert wait_for(lambda: _result(http, trigger_token, second["run_id"]), timeout=40)["result"] == 13
-    assert wait_for(lambda: _result(http, trigger_token, third["run_id"]), timeout=40)["result"] == 10
+    assert (
+        wait_for(lambda: _result(http, trigger_token, second["run_id"]), timeout=40)["result"] == 13
+    )
+    assert (
+        wait_for(lambda: _result(http, trigger_token, third["run_id"]), timeout=40)["result"] == 10
+    )
 
 
 @pytest.mark.services
 @pytest.mark.worker
 def test_group_runs_every_step(http, trigger_token, celery_worker):
-    answer = http.post("/api/workflows", {
-        "kind": "group",
-        "steps": [{"job": "jobs.demo.add", "args": [i, i]} for i in range(4)],
-    }, token=trigger_token)
+    answer = http.post(
+        "/api/workflows",
+        {
+            "kind": "group",
+            "steps": [{"job": "jobs.demo.add", "args": [i, i]} for i in range(4)],
+        },
+        token=trigger_token,
+    )
 
     assert answer.status == 202
     results = [
@@ -66,17 +82,22 @@ def test_group_runs_every_step(http, trigger_token, celery_worker):
 
 
 def test_one_invalid_step_rejects_the_whole_workflow_before_anything_is_sent(http, trigger_token):
-    answer = http.post("/api/workflows", {
-        "kind": "chain",
-        "steps": [
-            {"job": "jobs.demo.add", "kwargs": {"x": 1, "y": 2}},
-            {"job": "jobs.demo.add", "kwargs": {"x": "bad", "y": 2}},
-        ],
-    }, token=trigger_token)
+    answer = http.post(
+        "/api/workflows",
+        {
+            "kind": "chain",
+            "steps": [
+                {"job": "jobs.demo.add", "kwargs": {"x": 1, "y": 2}},
+                {"job": "jobs.demo.add", "kwargs": {"x": "bad", "y": 2}},
+            ],
+        },
+        token=trigger_token,
+    )
 
     assert answer.status == 422
     assert answer.body["errors"] == {"steps.1.x": "Input should be a valid integer"}
-    assert not Run.objects.exists() and not Workflow.objects.exists()
+    assert not Run.objects.exists()
+    assert not Workflow.objects.exists()
 
 
 def test_workflow_with_a_job_outside_the_catalog_or_not_permitted_is_refused(
@@ -85,10 +106,14 @@ def test_workflow_with_a_job_outside_the_catalog_or_not_permitted_is_refused(
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     steps = [{"job": "jobs.demo.add", "args": [1, 2]}]
 
-    unknown = http.post("/api/workflows", {"kind": "group", "steps": [*steps, {"job": "celery.ping"}]},
-                        token=token)
-    forbidden = http.post("/api/workflows", {"kind": "group", "steps": [*steps, {"job": "jobs.demo.slow"}]},
-                          token=token)
+    unknown = http.post(
+        "/api/workflows", {"kind": "group", "steps": [*steps, {"job": "celery.ping"}]}, token=token
+    )
+    forbidden = http.post(
+        "/api/workflows",
+        {"kind": "group", "steps": [*steps, {"job": "jobs.demo.slow"}]},
+        token=token,
+    )
     no_callback = http.post("/api/workflows", {"kind": "chord", "steps": steps}, token=token)
 
     assert (unknown.status, forbidden.status, no_callback.status) == (404, 403, 422)

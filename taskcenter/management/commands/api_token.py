@@ -8,7 +8,8 @@ from taskcenter.services.tokens import token_command
 class Command(BaseCommand):
     help = (
         "Manage API tokens. 'create USERNAME --name NAME [--days N]' prints a new token once; "
-        "'list [USERNAME]' shows tokens; 'revoke PREFIX|TOKEN' revokes a token by its listed prefix or the token itself."
+        "'list [USERNAME]' shows tokens; 'revoke PREFIX|TOKEN' revokes a token by its "
+        "listed prefix or by the token itself."
     )
 
     def add_arguments(self, parser):
@@ -20,8 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             for line in token_command(
-                action=options["action"], target=options["target"],
-                name=options["name"], days=options["days"],
+                action=options["action"],
+                target=options["target"],
+                name=options["name"],
+                days=options["days"],
             ):
                 self.stdout.write(line)
         except ValueError as exc:
