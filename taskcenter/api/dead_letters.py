@@ -4,10 +4,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from taskcenter.api.errors import Error, FieldErrors
-from taskcenter.api.schemas import DeadLetterOut, DiscardedOut, IdsIn, Pk, RequeuedOut
+from taskcenter.api.schemas import (
+    DeadLetterOut,
+    DiscardedOut,
+    IdsIn,
+    Pagination,
+    Pk,
+    RequeuedOut,
+)
 from taskcenter.models import DeadLetter
 from taskcenter.services.dead_letters import dead_letters_discard, dead_letters_requeue
 
@@ -20,7 +27,7 @@ def _can_view(request: HttpRequest) -> None:
 
 
 @router.get("", response={200: list[DeadLetterOut], 401: Error, 403: Error})
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_dead_letters(request: HttpRequest, status: DeadLetter.Status | None = None):
     """Dead letters, newest failure first; `status` filters (open, requeued, discarded)."""
     _can_view(request)

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Header, Router
+from ninja import Header, Path, Router
 
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
@@ -59,8 +59,8 @@ def list_jobs(request: HttpRequest) -> list[JobOut]:
 )
 def trigger_job(
     request: HttpRequest,
-    name: str,
-    payload: TriggerIn,
+    name: str = Path(..., examples=["jobs.demo.add"]),
+    payload: TriggerIn = ...,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
 ) -> tuple[int, RunAccepted]:
     """Enqueue one run of a Celery catalog job; answer 202 with its id and status URL.

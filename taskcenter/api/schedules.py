@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+from pydantic import ConfigDict
 
 from taskcenter import dispatch
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
-from taskcenter.api.schemas import MAX_NAME, Pk, RunAccepted, StrictIn
+from taskcenter.api.schemas import MAX_NAME, Pagination, Pk, RunAccepted, StrictIn
 from taskcenter.catalog import get_job
 from taskcenter.selectors.schedules import schedule_in_words
 from taskcenter.services import schedules as schedule_services
@@ -83,6 +84,21 @@ class SchedulePatch(StrictIn):
 
 
 class ScheduleIn(SchedulePatch):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "nightly sum",
+                    "job": "jobs.demo.add",
+                    "kwargs": {"x": 1, "y": 2},
+                    "description": "an example",
+                    "crontab": {"minute": "30", "hour": "3"},
+                }
+            ]
+        },
+    )
+
     name: str = Field(min_length=1, max_length=MAX_NAME)
     job: str = Field(max_length=MAX_NAME)
 
@@ -153,7 +169,7 @@ _WRITE = {400: Error, 401: Error, 403: Error, 404: Error, 413: Error, 422: Field
 
 
 @router.get("", response={200: list[ScheduleOut], 401: Error, 403: Error})
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_schedules(request: HttpRequest):
     """Every schedule, by name."""
     _require(request, "view")

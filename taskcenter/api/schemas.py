@@ -6,11 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from ninja.pagination import LimitOffsetPagination
 from pydantic import ConfigDict
 
 #: Bounds that keep a request cheap to validate and store.
 MAX_STEPS = 50
 MAX_NAME = 200
+#: Page bounds: a page is cheap to build, an offset fits MySQL's LIMIT.
+MAX_PAGE = 500
+MAX_OFFSET = 10**9
 #: A primary key that fits a BIGINT column.
 Pk = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
@@ -39,6 +43,11 @@ class JobOut(Schema):
 
 
 class TriggerIn(StrictIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kwargs": {"x": 1, "y": 2}, "priority": 5}]},
+    )
+
     args: list[Any] = Field(default_factory=list, max_length=100)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     queue: str | None = Field(None, max_length=MAX_NAME)
@@ -98,6 +107,19 @@ class StepIn(StrictIn):
 
 
 class WorkflowIn(StrictIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "chord",
+                    "steps": [{"job": "jobs.demo.add", "args": [1, 2]}],
+                    "callback": {"job": "jobs.demo.total", "receives_previous": True},
+                }
+            ]
+        },
+    )
+
     kind: Literal["chain", "group", "chord"]
     steps: list[StepIn] = Field(min_length=1, max_length=MAX_STEPS)
     callback: StepIn | None = None
@@ -144,3 +166,11 @@ class RequeuedOut(Schema):
 
 class DiscardedOut(Schema):
     discarded: int
+
+
+class Pagination(LimitOffsetPagination):
+    """Limit/offset pages with both bounds, so no offset can overflow the database's LIMIT."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_PAGE)
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
