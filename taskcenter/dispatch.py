@@ -26,7 +26,9 @@ from config.celery import app
 from taskcenter.catalog import Runtime, get_job
 
 #: Options a caller may pass through to `apply_async`.
-SUBMIT_OPTIONS = frozenset({"queue", "countdown", "eta", "priority", "expires", "task_id", "headers"})
+SUBMIT_OPTIONS = frozenset(
+    {"queue", "countdown", "eta", "priority", "expires", "task_id", "headers"}
+)
 
 
 def submit(
@@ -85,8 +87,12 @@ def _schedule_for(
             raise ValueError("crontab needs five fields: minute hour day month weekday")
         minute, hour, day_of_month, month_of_year, day_of_week = fields
         cron, _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_month=day_of_month,
-            month_of_year=month_of_year, day_of_week=day_of_week, timezone=timezone,
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone=timezone,
         )
         return {"crontab": cron}
     clocked, _ = ClockedSchedule.objects.get_or_create(clocked_time=at)
