@@ -108,6 +108,7 @@ def run_taskcenter_and_check(env: dict[str, str], tmp: Path, result_rows) -> Non
             lambda: result_rows("every-2s-report"), timeout=60, what="a result of the schedule"
         )
 
+        assert _up(base + "/static/admin/css/base.css"), "static files are not served"
         admin = AdminSession(base)
         admin.login("admin", ADMIN_PASSWORD)
         page = admin.get("/admin/django_celery_results/taskresult/?q=" + task_id)
