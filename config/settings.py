@@ -156,7 +156,8 @@ def _redis_url() -> str:
         return ""
     password = env("REDIS_PASSWORD", default="")
     auth = f":{quote(password, safe='')}@" if password else ""
-    return f"redis://{auth}{host}:{env.int('REDIS_PORT', default=6379)}/{env.int('REDIS_DB', default=0)}"
+    port, db = env.int("REDIS_PORT", default=6379), env.int("REDIS_DB", default=0)
+    return f"redis://{auth}{host}:{port}/{db}"
 
 
 REDIS_URL = _redis_url()

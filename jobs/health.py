@@ -12,7 +12,9 @@ logger = logging.getLogger(__name__)
 
 
 @aio_job("jobs.health.check_urls")
-async def check_urls(urls: list[str], capacity: int = 8, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def check_urls(
+    urls: list[str], capacity: int = 8, timeout: float = 5.0
+) -> list[dict[str, Any]]:
     """GET each URL concurrently (at most `capacity` at once) and report which answer."""
     return await urls_check(urls=urls, capacity=capacity, timeout=timeout)
 
@@ -23,5 +25,7 @@ async def check_configured_urls() -> list[dict[str, Any]]:
     results = await check_urls(settings.URL_CHECK_TARGETS, capacity=settings.URL_CHECK_CAPACITY)
     for result in results:
         if not result["ok"]:
-            logger.warning("url check failed: %s (%s)", result["url"], result["error"] or result["status"])
+            logger.warning(
+                "url check failed: %s (%s)", result["url"], result["error"] or result["status"]
+            )
     return results

@@ -12,7 +12,7 @@ def check_serializers(app_configs, **kwargs):
     if accepted - {"json", "application/json"}:
         errors.append(
             checks.Error(
-                "Celery accepts content other than JSON: %s" % sorted(accepted),
+                f"Celery accepts content other than JSON: {sorted(accepted)}",
                 hint="Set CELERY_ACCEPT_CONTENT and CELERY_RESULT_ACCEPT_CONTENT to ['json'].",
                 id="taskcenter.E001",
             )
@@ -28,8 +28,8 @@ def check_visibility_timeout(app_configs, **kwargs):
     if timeout is not None and timeout <= settings.CELERY_TASK_TIME_LIMIT:
         return [
             checks.Warning(
-                "The broker visibility timeout (%ss) is not above the task time limit (%ss): "
-                "a long task will be delivered twice." % (timeout, settings.CELERY_TASK_TIME_LIMIT),
+                f"The broker visibility timeout ({timeout}s) is not above the task time "
+                f"limit ({settings.CELERY_TASK_TIME_LIMIT}s): a long task will be delivered twice.",
                 id="taskcenter.W001",
             )
         ]

@@ -40,7 +40,9 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 #: Options a caller may pass through to `apply_async`.
-SUBMIT_OPTIONS = frozenset({"queue", "countdown", "eta", "priority", "expires", "task_id", "headers"})
+SUBMIT_OPTIONS = frozenset(
+    {"queue", "countdown", "eta", "priority", "expires", "task_id", "headers"}
+)
 
 
 def submit(
@@ -157,8 +159,12 @@ def _schedule_for(
             raise ValueError("crontab needs five fields: minute hour day month weekday")
         minute, hour, day_of_month, month_of_year, day_of_week = fields
         cron, _ = CrontabSchedule.objects.get_or_create(
-            minute=minute, hour=hour, day_of_month=day_of_month,
-            month_of_year=month_of_year, day_of_week=day_of_week, timezone=timezone,
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month_of_year,
+            day_of_week=day_of_week,
+            timezone=timezone,
         )
         return {"crontab": cron}
     clocked, _ = ClockedSchedule.objects.get_or_create(clocked_time=at)

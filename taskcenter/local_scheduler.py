@@ -110,8 +110,13 @@ class LocalScheduler:
         return job_id
 
     def register_cron(
-        self, job_id: str, func: Callable[..., Any], *, jitter: int | None = None,
-        job_options: dict[str, Any] | None = None, **cron: Any,
+        self,
+        job_id: str,
+        func: Callable[..., Any],
+        *,
+        jitter: int | None = None,
+        job_options: dict[str, Any] | None = None,
+        **cron: Any,
     ) -> str:
         """Run `func` on a cron trigger (`minute="*/5"`, `hour=3`, ...)."""
         jitter = self.default_jitter if jitter is None else jitter
@@ -119,8 +124,13 @@ class LocalScheduler:
         return self._add(job_id, func, trigger, **(job_options or {}))
 
     def register_interval(
-        self, job_id: str, func: Callable[..., Any], *, jitter: int | None = None,
-        job_options: dict[str, Any] | None = None, **interval: Any,
+        self,
+        job_id: str,
+        func: Callable[..., Any],
+        *,
+        jitter: int | None = None,
+        job_options: dict[str, Any] | None = None,
+        **interval: Any,
     ) -> str:
         """Run `func` every interval (`seconds=30`, `hours=1`, ...)."""
         jitter = self.default_jitter if jitter is None else jitter
@@ -128,7 +138,11 @@ class LocalScheduler:
         return self._add(job_id, func, trigger, **(job_options or {}))
 
     def register_date(
-        self, job_id: str, func: Callable[..., Any], *, run_date: Any = None,
+        self,
+        job_id: str,
+        func: Callable[..., Any],
+        *,
+        run_date: Any = None,
         job_options: dict[str, Any] | None = None,
     ) -> str:
         """Run `func` once at `run_date` (now when None)."""
@@ -146,7 +160,9 @@ class LocalScheduler:
             "max_instances": t.max_instances,
         }
         if t.kind == "cron":
-            return self.register_cron(job.name, job.func, jitter=t.jitter, job_options=options, **t.args)
+            return self.register_cron(
+                job.name, job.func, jitter=t.jitter, job_options=options, **t.args
+            )
         if t.kind == "interval":
             return self.register_interval(
                 job.name, job.func, jitter=t.jitter, job_options=options, **t.args

@@ -39,12 +39,42 @@ def default_processes(*, host: str, port: int) -> list[ProcessSpec]:
     queues = ",".join(settings.CELERY_WORKER_QUEUES)
     var = settings.VAR_DIR
     return [
-        ProcessSpec("web", [py, "-m", "uvicorn", "config.asgi:application",
-                            "--host", host, "--port", str(port)]),
-        ProcessSpec("worker", [py, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
-                               "-Q", queues, "-n", "worker@%h"]),
-        ProcessSpec("beat", [py, "-m", "celery", "-A", "config", "beat", "-l", "INFO",
-                             "--pidfile", str(var / "beat.pid")]),
+        ProcessSpec(
+            "web",
+            [py, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port)],
+        ),
+        ProcessSpec(
+            "worker",
+            [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "INFO",
+                "-Q",
+                queues,
+                "-n",
+                "worker@%h",
+            ],
+        ),
+        ProcessSpec(
+            "beat",
+            [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "INFO",
+                "--pidfile",
+                str(var / "beat.pid"),
+            ],
+        ),
         ProcessSpec("apscheduler", [py, "manage.py", "run_apscheduler"]),
     ]
 
@@ -81,8 +111,12 @@ class Supervisor:
             # A session of its own: Ctrl-C reaches only this supervisor, which then stops
             # the children in order instead of all of them racing on SIGINT.
             child = subprocess.Popen(
-                spec.argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True, cwd=settings.BASE_DIR,
+                spec.argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                cwd=settings.BASE_DIR,
             )
             self.children[spec.name] = child
             threading.Thread(target=self._pump, args=(spec.name, child.stdout), daemon=True).start()

@@ -93,7 +93,11 @@ class Proc:
         self.log = log
         self._fh = log.open("wb")
         self.popen = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -112,18 +116,39 @@ class Proc:
         return self.popen.returncode
 
 
-def start_worker(tmp: Path, *, queues: str | None = None, concurrency: int = 2,
-                 extra: list[str] | None = None, env: dict[str, str] | None = None) -> tuple[Proc, str]:
+def start_worker(
+    tmp: Path,
+    *,
+    queues: str | None = None,
+    concurrency: int = 2,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[Proc, str]:
     """Start a real prefork worker on the test database and broker; wait until it answers."""
     from config.celery import app
 
     hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
     argv = [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
-        "-P", "prefork", "-c", str(concurrency), "-n", hostname,
-        "-Q", queues or ",".join(settings.CELERY_WORKER_QUEUES),
-        "--without-mingle", "--without-gossip",
-        "--statedb", str(tmp / f"{hostname.split('@')[0]}.state"),
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "INFO",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-n",
+        hostname,
+        "-Q",
+        queues or ",".join(settings.CELERY_WORKER_QUEUES),
+        "--without-mingle",
+        "--without-gossip",
+        "--statedb",
+        str(tmp / f"{hostname.split('@')[0]}.state"),
         *(extra or []),
     ]
     proc = Proc(argv, tmp / f"worker-{hostname.split('@')[0]}.log", env or child_env())
@@ -139,9 +164,7 @@ def start_worker(tmp: Path, *, queues: str | None = None, concurrency: int = 2,
 
 
 @pytest.fixture(scope="session")
-def celery_worker(
-    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Celery worker consuming every queue from the real broker, for the session."""
     problem = _services_problem()
     if problem:
@@ -157,7 +180,17 @@ def celery_worker(
 def start_beat(tmp: Path, *, env: dict[str, str] | None = None, name: str = "beat") -> Proc:
     """Start `celery -A config beat` with the configured scheduler on the test database."""
     argv = [
-        sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "DEBUG",
-        "--pidfile", str(tmp / f"{name}.pid"), "--max-interval", "1",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "beat",
+        "-l",
+        "DEBUG",
+        "--pidfile",
+        str(tmp / f"{name}.pid"),
+        "--max-interval",
+        "1",
     ]
     return Proc(argv, tmp / f"{name}.log", env or child_env())

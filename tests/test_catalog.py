@@ -2,7 +2,7 @@
 
 import pytest
 
-from taskcenter.catalog import JobArgumentsError, Runtime, all_jobs, get_job, UnknownJobError
+from taskcenter.catalog import JobArgumentsError, Runtime, UnknownJobError, all_jobs, get_job
 
 
 def test_every_runtime_has_at_least_one_real_job():

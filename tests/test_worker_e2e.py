@@ -17,7 +17,8 @@ def test_submitted_report_job_runs_on_the_worker_and_its_result_is_stored(celery
 
     row = wait_for(
         lambda: TaskResult.objects.filter(task_id=run.id, status="SUCCESS").first(),
-        timeout=30, what="the report result row",
+        timeout=30,
+        what="the report result row",
     )
 
     result = json.loads(row.result)

@@ -16,7 +16,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--job", action="append", dest="jobs", metavar="NAME",
+            "--job",
+            action="append",
+            dest="jobs",
+            metavar="NAME",
             help="Schedule only this job (repeatable). Default: every local job.",
         )
 

@@ -16,18 +16,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "-Q", "--queues", default=",".join(settings.CELERY_WORKER_QUEUES),
+            "-Q",
+            "--queues",
+            default=",".join(settings.CELERY_WORKER_QUEUES),
             help="Comma-separated queues to consume (default: every queue declared in "
-                 "settings, %(default)s).",
+            "settings, %(default)s).",
         )
         parser.add_argument("-l", "--loglevel", default="INFO", help="Log level (default INFO).")
         parser.add_argument(
-            "-P", "--pool", default=settings.CELERY_WORKER_POOL,
+            "-P",
+            "--pool",
+            default=settings.CELERY_WORKER_POOL,
             choices=["prefork", "threads", "solo", "eventlet", "gevent"],
             help="Execution pool (default %(default)s).",
         )
         parser.add_argument(
-            "-c", "--concurrency", type=int, default=settings.CELERY_WORKER_CONCURRENCY,
+            "-c",
+            "--concurrency",
+            type=int,
+            default=settings.CELERY_WORKER_CONCURRENCY,
             help="Child processes or threads (default %(default)s).",
         )
         parser.add_argument("-f", "--logfile", default=None, help="Log to this file.")
