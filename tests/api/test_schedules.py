@@ -9,6 +9,7 @@ from tests.conftest import wait_for
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 PERMS = tuple(f"django_celery_beat.{a}_periodictask" for a in ("view", "add", "change", "delete"))
+RUN_NOW = "taskcenter.run_periodictask_now"
 EVERY_MINUTE = {
     "name": "sum every minute",
     "job": "jobs.demo.add",
@@ -19,7 +20,7 @@ EVERY_MINUTE = {
 
 @pytest.fixture
 def editor(make_user, token_for):
-    user = make_user(jobs=("jobs.demo.add",), perms=PERMS)
+    user = make_user(jobs=("jobs.demo.add",), perms=(*PERMS, RUN_NOW))
     return user, token_for(user)
 
 
@@ -101,12 +102,17 @@ def test_schedules_need_the_beat_permissions(http, make_user, token_for, editor)
     assert http.request("DELETE", f"/api/schedules/{schedule_id}", token=reader).status == 403
 
 
-def test_run_now_needs_the_jobs_trigger_permission(http, make_user, token_for, editor):
+def test_run_now_needs_the_run_now_and_the_jobs_trigger_permissions(
+    http, make_user, token_for, editor
+):
     _, owner_token = editor
     schedule_id = http.post("/api/schedules", EVERY_MINUTE, token=owner_token).body["id"]
-    changer = token_for(make_user(perms=PERMS))
+    no_job = token_for(make_user(perms=(*PERMS, RUN_NOW)))
+    no_run_now = token_for(make_user(jobs=("jobs.demo.add",), perms=PERMS))
+    url = f"/api/schedules/{schedule_id}/run-now"
 
-    assert http.post(f"/api/schedules/{schedule_id}/run-now", {}, token=changer).status == 403
+    assert http.post(url, {}, token=no_job).status == 403
+    assert http.post(url, {}, token=no_run_now).status == 403
 
 
 @pytest.mark.services
