@@ -36,6 +36,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from config.celery import app  # noqa: E402
@@ -168,16 +169,18 @@ def start_server(kind: str, workers: int, port: int) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
     opts = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_superuser": True}
-    )
+    # An ordinary user holding the job's trigger permission, as a real caller would be.
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    user.is_superuser = False
+    user.save()
+    user.user_permissions.add(Permission.objects.get(codename=get_job(JOB).permission_codename))
     token = token_create(user=user, name="bench").secret
     port = free_port()
     server = start_server(opts.server, opts.workers, port)
