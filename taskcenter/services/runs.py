@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
-from taskcenter.catalog import Job, JobArgumentsError, Runtime, get_job
+from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError, get_job
 from taskcenter.models import Run, Workflow
 from taskcenter.services.scrub import scrub
 
@@ -224,9 +224,19 @@ class RunStatus:
     workflow_id: str | None
 
 
-def run_get(*, run_id: str) -> Run:
-    """Return the run this system issued under `run_id` (Run.DoesNotExist otherwise)."""
-    return Run.objects.get(id=run_id)
+def run_get(*, run_id: str, user: AbstractBaseUser | None = None) -> Run:
+    """Return the run this system issued under `run_id` (Run.DoesNotExist otherwise).
+
+    With `user`, raise PermissionDenied unless they started it, may trigger its job, or
+    hold `taskcenter.view_run`: a run's arguments and result may be someone else's data.
+    """
+    run = Run.objects.get(id=run_id)
+    if user is not None and run.user_id != user.pk and not user.has_perm("taskcenter.view_run"):
+        try:
+            _triggerable(user=user, name=run.job)
+        except UnknownJobError:
+            raise PermissionDenied("you may not see this run") from None
+    return run
 
 
 def run_status(*, run: Run) -> RunStatus:

@@ -141,3 +141,36 @@ def test_session_of_a_non_staff_user_is_not_accepted(http, make_user):
 def test_mutating_endpoints_refuse_get(http, trigger_token):
     assert http.get(TRIGGER, token=trigger_token).status == 405
     assert http.get("/api/workflows", token=trigger_token).status == 405
+
+
+def test_a_run_is_visible_to_its_starter_and_to_who_may_trigger_its_job_only(
+    http, make_user, token_for, no_rate_limit
+):
+    starter = token_for(make_user(jobs=("jobs.demo.add",)))
+    colleague = token_for(make_user(jobs=("jobs.demo.add",)))
+    auditor = token_for(make_user(perms=("taskcenter.view_run",)))
+    stranger = token_for(make_user(jobs=("jobs.demo.slow",)))
+    run_id = http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=starter).body["id"]
+
+    seen = [http.get(f"/api/runs/{run_id}", token=t).status for t in (starter, colleague, auditor)]
+
+    assert seen == [200, 200, 200]
+    assert http.get(f"/api/runs/{run_id}", token=stranger).status == 403
+    assert http.post(f"/api/runs/{run_id}/revoke", token=stranger).status == 403
+
+
+def test_openapi_schema_and_interactive_docs_are_served(http, settings):
+    # The docs page links ninja's bundled Swagger UI; without `collectstatic` the manifest
+    # storage has no manifest, so serve static names plainly here.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    schema = http.get("/api/openapi.json")
+    docs = http.get("/api/docs")
+
+    assert schema.status == 200
+    assert "/api/jobs/{name}/runs" in schema.body["paths"]
+    assert "/api/schedules/{schedule_id}/run-now" in schema.body["paths"]
+    assert docs.status == 200
+    assert b"swagger" in docs.raw.lower()

@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from taskcenter.models import Run
+from taskcenter.models import Run, Workflow
 from tests.conftest import Proc, child_env, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -133,6 +133,15 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
         assert elapsed < 5
         assert not Run.objects.exists()
         assert "Traceback" not in answer.raw.decode()
+
+        # And a workflow is refused the same way, leaving neither workflow nor steps behind
+        chain = {"kind": "chain", "steps": [{"job": "jobs.demo.add", "args": [1, 2]}] * 2}
+        started = time.monotonic()
+        answer = http.post("/api/workflows", chain, token=token)
+        assert answer.status == 503
+        assert time.monotonic() - started < 5
+        assert not Workflow.objects.exists()
+        assert not Run.objects.exists()
     finally:
         server.stop()
     assert settings.REDIS_URL != dead_broker
