@@ -7,7 +7,7 @@ from ninja import Router
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
 from taskcenter.api.schemas import StepIn, WorkflowIn, WorkflowOut, WorkflowRunOut
-from taskcenter.services.runs import WorkflowStep, workflow_submit
+from taskcenter.services.workflows import WorkflowStep, workflow_submit
 
 router = Router(tags=["workflows"])
 

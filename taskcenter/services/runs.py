@@ -1,4 +1,4 @@
-"""Runs: trigger catalog jobs and workflows, read their status, revoke them.
+"""Runs: trigger catalog jobs, read their status, revoke them; the worker-side records.
 
 Every run is recorded in the same transaction that publishes it: when the broker is
 unreachable the publish raises, the transaction rolls back, and no half-recorded run
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
 from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError, get_job
-from taskcenter.models import Run, Workflow
+from taskcenter.models import Run
 from taskcenter.services.scrub import scrub
 
 #: States after which a run can no longer change.
@@ -52,7 +51,8 @@ def job_can_trigger(*, user: AbstractBaseUser, job: Job) -> bool:
     )
 
 
-def _triggerable(*, user: AbstractBaseUser, name: str) -> Job:
+def job_triggerable(*, user: AbstractBaseUser, name: str) -> Job:
+    """Return the Celery catalog job `name` if `user` may trigger it (else raise)."""
     job = get_job(name, Runtime.CELERY)
     if not job_can_trigger(user=user, job=job):
         raise PermissionDenied(f"you may not trigger {name}")
@@ -103,7 +103,7 @@ def run_trigger(
     Raises UnknownJobError, PermissionDenied, JobArgumentsError, IdempotencyConflictError
     or BrokerUnavailableError, all before anything is left half-done.
     """
-    job = _triggerable(user=user, name=job_name)
+    job = job_triggerable(user=user, name=job_name)
     bound = job.validate(args or [], kwargs or {})
     clean = _options(options or {})
     if idempotency_key:
@@ -141,73 +141,6 @@ def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) 
 
 
 @dataclass(frozen=True)
-class WorkflowStep:
-    job: str
-    args: list[Any]
-    kwargs: dict[str, Any]
-    receives_previous: bool = False
-
-
-def workflow_submit(
-    *,
-    user: AbstractBaseUser,
-    kind: str,
-    steps: Sequence[WorkflowStep],
-    callback: WorkflowStep | None = None,
-) -> tuple[Workflow, list[Run]]:
-    """Validate every step (and the chord's callback) as a whole, then record and send.
-
-    Field errors are keyed by position (`steps.1.kwargs.x`, `callback.y`), and nothing is
-    sent unless all of them are valid.
-    """
-    if kind == Workflow.Kind.CHORD and callback is None:
-        raise JobArgumentsError({"callback": "a chord needs a callback"})
-    if kind != Workflow.Kind.CHORD and callback is not None:
-        raise JobArgumentsError({"callback": "only a chord has a callback"})
-    labelled = [(f"steps.{i}", s) for i, s in enumerate(steps)]
-    if callback is not None:
-        labelled.append(("callback", callback))
-    errors: dict[str, str] = {}
-    planned: list[tuple[dispatch.Step, dict[str, Any]]] = []
-    for label, step in labelled:
-        _triggerable(user=user, name=step.job)
-        receives = step.receives_previous and (kind == "chain" or label == "callback")
-        dstep = dispatch.Step(
-            name=step.job,
-            args=step.args,
-            kwargs=step.kwargs,
-            task_id=str(uuid.uuid4()),
-            receives_previous=receives,
-        )
-        try:
-            sig = dispatch.signature(dstep)
-        except JobArgumentsError as exc:
-            errors.update({f"{label}.{k}": v for k, v in exc.errors.items()})
-            continue
-        planned.append((dstep, sig.kwargs))
-    if errors:
-        raise JobArgumentsError(errors)
-    with transaction.atomic():
-        workflow = Workflow.objects.create(id=str(uuid.uuid4()), kind=kind, user=user)
-        runs = [
-            Run(id=s.task_id, job=s.name, kwargs=kw, user=user, workflow=workflow, step=i)
-            for i, (s, kw) in enumerate(planned)
-        ]
-        Run.objects.bulk_create(runs)
-        dsteps = [s for s, _ in planned]
-        try:
-            if kind == Workflow.Kind.CHAIN:
-                dispatch.chain(dsteps)
-            elif kind == Workflow.Kind.GROUP:
-                dispatch.group(dsteps)
-            else:
-                dispatch.chord(dsteps[:-1], dsteps[-1])
-        except dispatch.BROKER_ERRORS as exc:
-            raise BrokerUnavailableError("the task broker is unreachable") from exc
-    return workflow, runs
-
-
-@dataclass(frozen=True)
 class RunStatus:
     id: str
     job: str
@@ -233,7 +166,7 @@ def run_get(*, run_id: str, user: AbstractBaseUser | None = None) -> Run:
     run = Run.objects.get(id=run_id)
     if user is not None and run.user_id != user.pk and not user.has_perm("taskcenter.view_run"):
         try:
-            _triggerable(user=user, name=run.job)
+            job_triggerable(user=user, name=run.job)
         except UnknownJobError:
             raise PermissionDenied("you may not see this run") from None
     return run
@@ -285,7 +218,7 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     without it the worker finishes it, hence "revoke requested". Workers persist revoked
     ids in their state file (CELERY_WORKER_STATE_DB), so a restart does not forget them.
     """
-    _triggerable(user=user, name=run.job)
+    job_triggerable(user=user, name=run.job)
     state = run_status(run=run).state
     if state in FINISHED_STATES:
         return "already finished"
