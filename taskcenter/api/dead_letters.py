@@ -7,6 +7,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from taskcenter.api.errors import Error, FieldErrors
+from taskcenter.api.ratelimit import trigger_limit_check
 from taskcenter.api.schemas import (
     DeadLetterOut,
     DiscardedOut,
@@ -46,12 +47,13 @@ def _requeued(pairs) -> list[RequeuedOut]:
     ]
 
 
-_MUTATE = {401: Error, 403: Error, 404: Error, 413: Error, 422: FieldErrors, 503: Error}
+_MUTATE = {401: Error, 403: Error, 404: Error, 413: Error, 422: FieldErrors, 429: Error, 503: Error}
 
 
 @router.post("/requeue", response={200: list[RequeuedOut], 400: Error, **_MUTATE})
 def requeue_dead_letters(request: HttpRequest, payload: IdsIn) -> list[RequeuedOut]:
     """Trigger the selected open letters' jobs again with their arguments."""
+    trigger_limit_check(user_id=request.auth.pk)
     letters = DeadLetter.objects.filter(pk__in=payload.ids)
     return _requeued(dead_letters_requeue(user=request.auth, letters=letters))
 
@@ -74,6 +76,7 @@ def get_dead_letter(request: HttpRequest, letter_id: Pk) -> DeadLetter:
 def requeue_dead_letter(request: HttpRequest, letter_id: Pk) -> list[RequeuedOut]:
     """Trigger one letter's job again (nothing happens to a letter already handled)."""
     letter = DeadLetter.objects.get(pk=letter_id)
+    trigger_limit_check(user_id=request.auth.pk)
     return _requeued(dead_letters_requeue(user=request.auth, letters=[letter]))
 
 
