@@ -14,6 +14,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	      (apt-get install -y -q libmariadb-dev pkg-config || (apt-get update -q && apt-get install -y -q libmariadb-dev pkg-config)); \
 	    else exit 1; fi; }
+	@command -v chromedriver >/dev/null 2>&1 || \
+	  { echo "the browser test needs Debian's chromium and chromium-driver"; \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      (apt-get install -y -q chromium chromium-driver || (apt-get update -q && apt-get install -y -q chromium chromium-driver)); \
+	    else exit 1; fi; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
