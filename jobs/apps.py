@@ -6,7 +6,7 @@ from django.apps import AppConfig
 
 #: Every module of job definitions. Celery's autodiscovery only looks at `tasks.py`, so
 #: the modules are imported here, once, whatever process starts (web, worker, schedulers).
-JOB_MODULES = ("jobs.reports", "jobs.email", "jobs.maintenance", "jobs.health")
+JOB_MODULES = ("jobs.reports", "jobs.email", "jobs.maintenance", "jobs.health", "jobs.schedules")
 
 
 class JobsConfig(AppConfig):
