@@ -20,7 +20,9 @@ class ScheduleFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         from django_celery_beat.models import PeriodicTask
 
-        names = PeriodicTask.objects.order_by("name").values_list("name", flat=True)[:200]
+        names = list(PeriodicTask.objects.order_by("name").values_list("name", flat=True)[:200])
+        if self.value() and self.value() not in names:  # runs of a deleted or renamed schedule
+            names.insert(0, self.value())
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
