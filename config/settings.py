@@ -187,7 +187,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_RESULT_BACKEND = "django-db"
+# django-celery-results' table and admin, written with one upsert per state (issue 3's
+# bench/results_throughput.py); "django-db" selects the stock backend.
+CELERY_RESULT_BACKEND = env(
+    "CELERY_RESULT_BACKEND", default="taskcenter.results_backend.UpsertDatabaseBackend"
+)
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)

@@ -10,3 +10,4 @@ class TaskcenterConfig(AppConfig):
 
     def ready(self) -> None:
         from taskcenter import checks  # noqa: F401  (registers system checks)
+        from taskcenter import results_backend  # noqa: F401  (stamps enqueue time on messages)

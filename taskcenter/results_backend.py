@@ -1,0 +1,85 @@
+"""The results backend: django-celery-results' database backend, one statement per store.
+
+Stock `store_result` costs a SELECT, a savepoint, an INSERT and a commit for the STARTED
+state and a SELECT plus an UPDATE for the final one; on MySQL this subclass writes each
+state with a single `INSERT ... ON DUPLICATE KEY UPDATE` in autocommit, into the same
+table and columns, so the result admin, `AsyncResult` and retention work unchanged.
+
+Every message also carries its enqueue time (`enqueued_at` header, set on publish), which
+becomes the row's `date_created`: `date_started - date_created` is then the real queue
+wait, whoever sent the task (beat, the admin, the API).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import signals, states
+from django.db import connections, router
+from django_celery_results.backends.database import DatabaseBackend
+
+ENQUEUED_AT = "enqueued_at"
+
+_COLUMNS = ("task_id", "status", "result", "traceback", "meta", "content_encoding",
+            "content_type", "periodic_task_name", "task_name", "task_args", "task_kwargs",
+            "worker", "date_created", "date_started", "date_done")
+#: On a repeated store (STARTED, then SUCCESS) the row keeps when it was created and
+#: started, and keeps extended fields a later state does not carry.
+_UPDATES = ", ".join(
+    f"{c} = VALUES({c})" if c in ("status", "result", "traceback", "meta", "content_encoding",
+                                  "content_type", "date_done")
+    else f"{c} = COALESCE(VALUES({c}), {c})"
+    for c in _COLUMNS if c not in ("task_id", "date_created")
+)
+
+
+@signals.before_task_publish.connect(weak=False)
+def _stamp_enqueue_time(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """Record when the message was sent, for the queue wait shown in the admin."""
+    if headers is not None:
+        headers.setdefault(ENQUEUED_AT, datetime.now(UTC).isoformat())
+
+
+def _enqueued_at(request: Any, default: datetime) -> datetime:
+    value = getattr(request, ENQUEUED_AT, None) if request is not None else None
+    try:
+        return datetime.fromisoformat(value) if value else default
+    except (TypeError, ValueError):
+        return default
+
+
+class UpsertDatabaseBackend(DatabaseBackend):
+    """DatabaseBackend whose stores are one upsert each on MySQL (the ORM elsewhere)."""
+
+    def _store_result(self, task_id: str, result: Any, status: str, traceback: Any = None,
+                      request: Any = None, using: str | None = None) -> Any:
+        alias = using or router.db_for_write(self.TaskModel)
+        connection = connections[alias]
+        if connection.vendor != "mysql":
+            return super()._store_result(task_id, result, status, traceback, request, using)
+        content_type, content_encoding, encoded = self.encode_content(result)
+        meta = {**self._get_meta_from_request(request),
+                "children": self.current_task_children(request)}
+        _, _, encoded_meta = self.encode_content(meta)
+        extended = self._get_extended_properties(request, traceback)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        created = _enqueued_at(request, now)
+        if created.tzinfo is not None:
+            created = created.astimezone(UTC).replace(tzinfo=None)
+        row = {
+            "task_id": task_id, "status": status, "result": encoded,
+            "traceback": extended["traceback"] or traceback, "meta": encoded_meta,
+            "content_encoding": content_encoding, "content_type": content_type,
+            "periodic_task_name": extended["periodic_task_name"],
+            "task_name": extended["task_name"], "task_args": extended["task_args"],
+            "task_kwargs": extended["task_kwargs"], "worker": extended["worker"],
+            "date_created": min(created, now),
+            "date_started": now if status == states.STARTED else None, "date_done": now,
+        }
+        table = connection.ops.quote_name(self.TaskModel._meta.db_table)
+        sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
+               f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {_UPDATES}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [row[c] for c in _COLUMNS])
+        return result

@@ -1,0 +1,45 @@
+"""The results backend: one upsert per state, STARTED visible, and the real queue wait."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django_celery_results.models import TaskResult
+
+from config.celery import app
+from taskcenter import dispatch
+from taskcenter.results_backend import UpsertDatabaseBackend
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_configured_backend_is_the_upsert_backend():
+    assert isinstance(app.backend, UpsertDatabaseBackend)
+    assert settings.CELERY_TASK_TRACK_STARTED
+
+
+def test_a_delayed_run_records_its_queue_wait_start_and_result(celery_worker):
+    run = dispatch.submit("jobs.reports.build_report", kwargs={"since_hours": 1}, countdown=1.5)
+
+    row = wait_for(lambda: TaskResult.objects.filter(task_id=run.id, status="SUCCESS").first(),
+                   timeout=30, what="the result row")
+
+    assert (row.date_started - row.date_created).total_seconds() >= 1.4
+    assert row.date_done >= row.date_started
+    assert row.worker == celery_worker
+    assert row.task_name == "jobs.reports.build_report"
+    assert "since_hours" in row.task_kwargs
+    assert dispatch.result(run.id, timeout=5)["path"].endswith(".json")
+
+
+def test_a_failure_is_stored_with_its_traceback(celery_worker):
+    run = dispatch.submit("jobs.reports.build_report", kwargs={"fmt": "xml"})
+
+    row = wait_for(lambda: TaskResult.objects.filter(task_id=run.id, status="FAILURE").first(),
+                   timeout=30, what="the failed result")
+
+    assert "fmt must be 'json' or 'csv'" in row.traceback
+    assert row.date_started is not None
+    with pytest.raises(ValueError, match="fmt must be"):
+        dispatch.result(run.id, timeout=5)
