@@ -41,13 +41,19 @@ def setup(database_url: str, redis_url: str) -> None:
     import MySQLdb
 
     parts = urlsplit(database_url)
-    conn = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306,
-                           user=parts.username or "root", passwd=parts.password or "")
-    conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` "
-                          "CHARACTER SET utf8mb4")
+    conn = MySQLdb.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        passwd=parts.password or "",
+    )
+    conn.cursor().execute(
+        f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` CHARACTER SET utf8mb4"
+    )
     conn.close()
-    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url,
-                      DJANGO_SETTINGS_MODULE="config.settings")
+    os.environ.update(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="config.settings"
+    )
     import django
 
     django.setup()
@@ -71,16 +77,46 @@ def run_variant(name: str, tasks: int, tmp: Path) -> float:
         conn.default_channel.queue_purge(QUEUE)
         with app.producer_or_acquire() as producer:
             for _ in range(tasks):
-                app.send_task("bench.noop", args=[counter], queue=QUEUE, producer=producer,
-                              ignore_result=name == "ignored")
+                app.send_task(
+                    "bench.noop",
+                    args=[counter],
+                    queue=QUEUE,
+                    producer=producer,
+                    ignore_result=name == "ignored",
+                )
     env = {**os.environ, **VARIANTS[name], "PYTHONUNBUFFERED": "1"}
     log = (tmp / f"worker-{name}.log").open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-I", "bench.noop",
-         "-Q", QUEUE, "-P", "prefork", "-c", "2", "-l", "WARNING", "--without-mingle",
-         "--without-gossip", "--without-heartbeat", "-n", f"bench-{name}@%h",
-         "--statedb", str(tmp / f"{name}.state")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-I",
+            "bench.noop",
+            "-Q",
+            QUEUE,
+            "-P",
+            "prefork",
+            "-c",
+            "2",
+            "-l",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "-n",
+            f"bench-{name}@%h",
+            "--statedb",
+            str(tmp / f"{name}.state"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 300
@@ -109,8 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url",
-                        default="mysql://root:@127.0.0.1:3306/taskcenter_i3_tput")
+    parser.add_argument("--database-url", default="mysql://root:@127.0.0.1:3306/taskcenter_i3_tput")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/3")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     options = parser.parse_args()

@@ -9,5 +9,5 @@ class TaskcenterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from taskcenter import checks  # noqa: F401  (registers system checks)
-        from taskcenter import results_backend  # noqa: F401  (stamps enqueue time on messages)
+        # checks registers system checks; results_backend stamps enqueue time on messages.
+        from taskcenter import checks, results_backend  # noqa: F401

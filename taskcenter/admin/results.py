@@ -47,8 +47,17 @@ class JobFilter(admin.SimpleListFilter):
 class ResultAdmin(StockTaskResultAdmin):
     """Every run, PENDING and STARTED included, with queue wait and duration."""
 
-    list_display = ("task_id", "status", "task_name", "schedule_link", "worker",
-                    "date_created", "queue_wait", "duration", "date_done")
+    list_display = (
+        "task_id",
+        "status",
+        "task_name",
+        "schedule_link",
+        "worker",
+        "date_created",
+        "queue_wait",
+        "duration",
+        "date_done",
+    )
     list_filter = ("status", JobFilter, ScheduleFilter, "worker", "date_done")
     search_fields = ("=task_id",)
     # Exact counts of a million-row table on every page view cost more than they tell.
@@ -60,8 +69,9 @@ class ResultAdmin(StockTaskResultAdmin):
         if not obj.periodic_task_name:
             return "—"
         url = reverse("admin:django_celery_beat_periodictask_changelist")
-        return format_html('<a href="{}?q={}">{}</a>', url, obj.periodic_task_name,
-                           obj.periodic_task_name)
+        return format_html(
+            '<a href="{}?q={}">{}</a>', url, obj.periodic_task_name, obj.periodic_task_name
+        )
 
     @admin.display(description="queue wait")
     def queue_wait(self, obj: TaskResult) -> str:

@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 PURGE_BATCH = 10_000
 
 
-def results_purge(*, older_than: timedelta, batch: int = PURGE_BATCH,
-                  now: datetime | None = None) -> int:
+def results_purge(
+    *, older_than: timedelta, batch: int = PURGE_BATCH, now: datetime | None = None
+) -> int:
     """Delete results finished more than `older_than` ago, `batch` rows per statement.
 
     Returns how many were deleted. Each batch commits on its own, so an interrupted
@@ -52,7 +53,8 @@ def _delete_batch(*, cutoff: datetime, batch: int) -> int:
             )
             return cursor.rowcount
     ids = list(
-        TaskResult.objects.filter(date_done__lt=cutoff).order_by("date_done")
+        TaskResult.objects.filter(date_done__lt=cutoff)
+        .order_by("date_done")
         .values_list("id", flat=True)[:batch]
     )
     deleted, _ = TaskResult.objects.filter(id__in=ids).delete()

@@ -25,8 +25,13 @@ NAME = "browser report"
 def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,1600"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1600",
+    ):
         options.add_argument(arg)
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     driver = webdriver.Chrome(options=options, service=service)
@@ -83,11 +88,20 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         browser.find_element(By.ID, "pause-submit").click()
         assert "1 schedule(s) paused." in browser.page_source
         reloads = beat.output().count("Schedule changed")
-        wait_for(lambda: beat.output().count("Schedule changed") > reloads, timeout=20,
-                 what="beat to reload")
-        wait_for(lambda: not TaskResult.objects.filter(periodic_task_name=NAME,
-                                                       status__in=["PENDING", "STARTED"]).exists(),
-                 timeout=20, what="in-flight runs to finish")
+        wait_for(
+            lambda: beat.output().count("Schedule changed") > reloads,
+            timeout=20,
+            what="beat to reload",
+        )
+        wait_for(
+            lambda: (
+                not TaskResult.objects.filter(
+                    periodic_task_name=NAME, status__in=["PENDING", "STARTED"]
+                ).exists()
+            ),
+            timeout=20,
+            what="in-flight runs to finish",
+        )
         sent = beat.output().count(f"Sending due task {NAME}")
 
         # Then the page says it is paused, and over three intervals nothing more is sent
