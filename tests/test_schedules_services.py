@@ -151,3 +151,28 @@ def test_run_now_refuses_arguments_that_do_not_fit(alice):
 
     assert "kwargs" in caught.value.message_dict
     assert not ScheduleChange.objects.filter(action="run_now").exists()
+
+
+def test_run_now_that_cannot_reach_the_broker_fails_loudly_and_marks_its_row(
+    alice, settings, django_capture_on_commit_callbacks
+):
+    from django_celery_results.models import TaskResult
+    from kombu.exceptions import OperationalError
+
+    from config.celery import app
+
+    task = make(alice)
+    # Given a broker URL nothing listens on (port 1), with the connection pools rebuilt
+    # by Celery's own after-fork reset
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._after_fork()
+    try:
+        with pytest.raises(OperationalError), django_capture_on_commit_callbacks(execute=True):
+            svc.schedule_run_now(user=alice, task=task)
+    finally:
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app._after_fork()
+
+    row = TaskResult.objects.get(periodic_task_name="report")
+    assert row.status == "FAILURE"
+    assert "not sent to the broker" in row.traceback

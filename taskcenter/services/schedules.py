@@ -183,9 +183,20 @@ def schedule_run_now(
         if task.queue:
             options["queue"] = task.queue
         transaction.on_commit(
-            lambda: dispatch.submit(task.task, cleaned["args"], cleaned["kwargs"], **options)
+            lambda: _send(task_id, task.task, cleaned["args"], cleaned["kwargs"], options)
         )
     return task_id
+
+
+def _send(task_id: str, job: str, args: list, kwargs: dict, options: dict[str, Any]) -> None:
+    """Publish a run-now; if the broker refuses it, its PENDING row says so instead of lying."""
+    try:
+        dispatch.submit(job, args, kwargs, **options)
+    except Exception as exc:
+        TaskResult.objects.filter(task_id=task_id, status=states.PENDING).update(
+            status=states.FAILURE, traceback=f"not sent to the broker: {exc!r}"
+        )
+        raise
 
 
 def schedules_resume_due(*, now: datetime | None = None) -> list[str]:
