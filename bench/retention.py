@@ -2,7 +2,7 @@
 
 Fills a dedicated database with N results older than the retention age (plus 10,000
 fresh ones that must survive), then deletes them with
-  * ours:  taskcenter.services.retention.results_purge (DELETE ... ORDER BY date_done LIMIT)
+  * ours:  taskcenter.services.retention.results_purge (DELETE by primary-key slices)
   * stock: django-celery-results' TaskResult.objects.delete_expired (what
            celery.backend_cleanup calls),
 refilling in between. Reports wall time, the longest single transaction (how long the
