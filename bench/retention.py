@@ -2,7 +2,7 @@
 
 Fills a dedicated database with N results older than the retention age (plus 10,000
 fresh ones that must survive), then deletes them with
-  * ours:  taskcenter.services.retention.results_purge (DELETE ... ORDER BY date_done LIMIT)
+  * ours:  taskcenter.services.retention.results_purge (DELETE by primary-key slices)
   * stock: django-celery-results' TaskResult.objects.delete_expired (what
            celery.backend_cleanup calls),
 refilling in between. Reports wall time, the longest single transaction (how long the
@@ -33,10 +33,15 @@ def setup(url: str) -> None:
     parts = urlsplit(url)
     import MySQLdb
 
-    conn = MySQLdb.connect(host=parts.hostname, port=parts.port or 3306,
-                           user=parts.username or "root", passwd=parts.password or "")
-    conn.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` "
-                          "CHARACTER SET utf8mb4")
+    conn = MySQLdb.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        passwd=parts.password or "",
+    )
+    conn.cursor().execute(
+        f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` CHARACTER SET utf8mb4"
+    )
     conn.close()
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -54,11 +59,13 @@ def fill(rows: int) -> None:
 
     with connection.cursor() as c:
         c.execute("TRUNCATE TABLE django_celery_results_taskresult")
-        insert = ("INSERT INTO django_celery_results_taskresult (task_id, status, content_type,"
-                  " content_encoding, task_name, periodic_task_name, worker, result, date_created,"
-                  " date_done) VALUES (UUID(), 'SUCCESS', 'application/json', 'utf-8',"
-                  " 'jobs.reports.build_report', %s, 'bench@host', '{\"rows\": 3}',"
-                  " NOW(6) - INTERVAL %s DAY, NOW(6) - INTERVAL %s DAY)")
+        insert = (
+            "INSERT INTO django_celery_results_taskresult (task_id, status, content_type,"
+            " content_encoding, task_name, periodic_task_name, worker, result, date_created,"
+            " date_done) VALUES (UUID(), 'SUCCESS', 'application/json', 'utf-8',"
+            " 'jobs.reports.build_report', %s, 'bench@host', '{\"rows\": 3}',"
+            " NOW(6) - INTERVAL %s DAY, NOW(6) - INTERVAL %s DAY)"
+        )
         c.executemany(insert, [(f"schedule {i % 100}", 40, 40) for i in range(SEED)])
         have = SEED
         while have < rows:
@@ -103,16 +110,19 @@ def measure(label: str, delete) -> dict:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     left = TaskResult.objects.count()
-    print(f"{label:6} {elapsed:8.2f} s  longest statement {timer.longest:7.2f} s "
-          f"({timer.count} statements)  python peak {peak / 1e6:6.2f} MB  rows left {left}")
+    print(
+        f"{label:6} {elapsed:8.2f} s  longest statement {timer.longest:7.2f} s "
+        f"({timer.count} statements)  python peak {peak / 1e6:6.2f} MB  rows left {left}"
+    )
     return {"elapsed": elapsed, "longest": timer.longest, "peak": peak, "left": left}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--database-url",
-                        default="mysql://root:@127.0.0.1:3306/taskcenter_i3_bench")
+    parser.add_argument(
+        "--database-url", default="mysql://root:@127.0.0.1:3306/taskcenter_i3_bench"
+    )
     options = parser.parse_args()
     setup(options.database_url)
     from django_celery_results.models import TaskResult
@@ -127,13 +137,17 @@ def main() -> None:
     ):
         started = time.perf_counter()
         fill(options.rows)
-        print(f"filled {options.rows:,} old + {FRESH:,} fresh rows in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"filled {options.rows:,} old + {FRESH:,} fresh rows in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         results[label] = measure(label, delete)
         assert results[label]["left"] == FRESH, "fresh results must survive"
     ours, stock = results["ours"], results["stock"]
-    print(f"ratio ours/stock: time {ours['elapsed'] / stock['elapsed']:.2f}, "
-          f"longest lock {ours['longest'] / stock['longest']:.3f}")
+    print(
+        f"ratio ours/stock: time {ours['elapsed'] / stock['elapsed']:.2f}, "
+        f"longest lock {ours['longest'] / stock['longest']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,13 +11,10 @@ class TaskcenterConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from taskcenter import (
-            admin_api,  # noqa: F401  (tokens, runs and dead letters)
-            checks,  # noqa: F401  (registers system checks)
-            dispatch,
-            results_backend,  # noqa: F401  (stamps enqueue time on messages)
-            run_hooks,
-        )
+        # checks registers system checks; results_backend stamps enqueue time on messages.
+        from taskcenter import checks, results_backend  # noqa: F401
+        from taskcenter import admin_api  # noqa: F401  (tokens, runs and dead letters)
+        from taskcenter import dispatch, run_hooks
         from taskcenter.services.permissions import job_permissions_sync
 
         dispatch.register_task_hooks(

@@ -21,16 +21,32 @@ from django_celery_results.backends.database import DatabaseBackend
 
 ENQUEUED_AT = "enqueued_at"
 
-_COLUMNS = ("task_id", "status", "result", "traceback", "meta", "content_encoding",
-            "content_type", "periodic_task_name", "task_name", "task_args", "task_kwargs",
-            "worker", "date_created", "date_started", "date_done")
+_COLUMNS = (
+    "task_id",
+    "status",
+    "result",
+    "traceback",
+    "meta",
+    "content_encoding",
+    "content_type",
+    "periodic_task_name",
+    "task_name",
+    "task_args",
+    "task_kwargs",
+    "worker",
+    "date_created",
+    "date_started",
+    "date_done",
+)
 #: On a repeated store (STARTED, then SUCCESS) the row keeps when it was created and
 #: started, and keeps extended fields a later state does not carry.
 _UPDATES = ", ".join(
-    f"{c} = VALUES({c})" if c in ("status", "result", "traceback", "meta", "content_encoding",
-                                  "content_type", "date_done")
+    f"{c} = VALUES({c})"
+    if c
+    in ("status", "result", "traceback", "meta", "content_encoding", "content_type", "date_done")
     else f"{c} = COALESCE(VALUES({c}), {c})"
-    for c in _COLUMNS if c not in ("task_id", "date_created")
+    for c in _COLUMNS
+    if c not in ("task_id", "date_created")
 )
 
 
@@ -52,15 +68,24 @@ def _enqueued_at(request: Any, default: datetime) -> datetime:
 class UpsertDatabaseBackend(DatabaseBackend):
     """DatabaseBackend whose stores are one upsert each on MySQL (the ORM elsewhere)."""
 
-    def _store_result(self, task_id: str, result: Any, status: str, traceback: Any = None,
-                      request: Any = None, using: str | None = None) -> Any:
+    def _store_result(
+        self,
+        task_id: str,
+        result: Any,
+        status: str,
+        traceback: Any = None,
+        request: Any = None,
+        using: str | None = None,
+    ) -> Any:
         alias = using or router.db_for_write(self.TaskModel)
         connection = connections[alias]
         if connection.vendor != "mysql":
             return super()._store_result(task_id, result, status, traceback, request, using)
         content_type, content_encoding, encoded = self.encode_content(result)
-        meta = {**self._get_meta_from_request(request),
-                "children": self.current_task_children(request)}
+        meta = {
+            **self._get_meta_from_request(request),
+            "children": self.current_task_children(request),
+        }
         _, _, encoded_meta = self.encode_content(meta)
         extended = self._get_extended_properties(request, traceback)
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -68,18 +93,27 @@ class UpsertDatabaseBackend(DatabaseBackend):
         if created.tzinfo is not None:
             created = created.astimezone(UTC).replace(tzinfo=None)
         row = {
-            "task_id": task_id, "status": status, "result": encoded,
-            "traceback": extended["traceback"] or traceback, "meta": encoded_meta,
-            "content_encoding": content_encoding, "content_type": content_type,
+            "task_id": task_id,
+            "status": status,
+            "result": encoded,
+            "traceback": extended["traceback"] or traceback,
+            "meta": encoded_meta,
+            "content_encoding": content_encoding,
+            "content_type": content_type,
             "periodic_task_name": extended["periodic_task_name"],
-            "task_name": extended["task_name"], "task_args": extended["task_args"],
-            "task_kwargs": extended["task_kwargs"], "worker": extended["worker"],
+            "task_name": extended["task_name"],
+            "task_args": extended["task_args"],
+            "task_kwargs": extended["task_kwargs"],
+            "worker": extended["worker"],
             "date_created": min(created, now),
-            "date_started": now if status == states.STARTED else None, "date_done": now,
+            "date_started": now if status == states.STARTED else None,
+            "date_done": now,
         }
         table = connection.ops.quote_name(self.TaskModel._meta.db_table)
-        sql = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-               f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {_UPDATES}")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {_UPDATES}"
+        )
         with connection.cursor() as cursor:
             cursor.execute(sql, [row[c] for c in _COLUMNS])
         return result

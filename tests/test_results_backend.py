@@ -22,8 +22,11 @@ def test_the_configured_backend_is_the_upsert_backend():
 def test_a_delayed_run_records_its_queue_wait_start_and_result(celery_worker):
     run = dispatch.submit("jobs.reports.build_report", kwargs={"since_hours": 1}, countdown=1.5)
 
-    row = wait_for(lambda: TaskResult.objects.filter(task_id=run.id, status="SUCCESS").first(),
-                   timeout=30, what="the result row")
+    row = wait_for(
+        lambda: TaskResult.objects.filter(task_id=run.id, status="SUCCESS").first(),
+        timeout=30,
+        what="the result row",
+    )
 
     assert (row.date_started - row.date_created).total_seconds() >= 1.4
     assert row.date_done >= row.date_started
@@ -36,8 +39,11 @@ def test_a_delayed_run_records_its_queue_wait_start_and_result(celery_worker):
 def test_a_failure_is_stored_with_its_traceback(celery_worker):
     run = dispatch.submit("jobs.reports.build_report", kwargs={"fmt": "xml"})
 
-    row = wait_for(lambda: TaskResult.objects.filter(task_id=run.id, status="FAILURE").first(),
-                   timeout=30, what="the failed result")
+    row = wait_for(
+        lambda: TaskResult.objects.filter(task_id=run.id, status="FAILURE").first(),
+        timeout=30,
+        what="the failed result",
+    )
 
     assert "fmt must be 'json' or 'csv'" in row.traceback
     assert row.date_started is not None

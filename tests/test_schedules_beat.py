@@ -37,24 +37,39 @@ def test_resume_job_is_scheduled_by_the_local_scheduler():
 def test_paused_schedule_is_not_dispatched_and_resumes_after_its_pause(celery_worker, tmp_path):
     # Given a one-second schedule that beat dispatches and the worker runs
     user = User.objects.create_user("ops")
-    task = schedule_create(user=user, data={
-        "name": NAME, "job": "jobs.reports.build_report", "kwargs": {"since_hours": 1},
-        "interval": {"every": 1, "period": "seconds"},
-    })
+    task = schedule_create(
+        user=user,
+        data={
+            "name": NAME,
+            "job": "jobs.reports.build_report",
+            "kwargs": {"since_hours": 1},
+            "interval": {"every": 1, "period": "seconds"},
+        },
+    )
     beat = start_beat(tmp_path)
-    resumer = Proc([sys.executable, "manage.py", "run_apscheduler", "--job",
-                    "jobs.schedules.resume_paused"], tmp_path / "apscheduler.log", child_env())
+    resumer = Proc(
+        [sys.executable, "manage.py", "run_apscheduler", "--job", "jobs.schedules.resume_paused"],
+        tmp_path / "apscheduler.log",
+        child_env(),
+    )
     try:
-        wait_for(lambda: TaskResult.objects.filter(periodic_task_name=NAME,
-                                                   status="SUCCESS").count() >= 2,
-                 timeout=60, what="two dispatched runs")
+        wait_for(
+            lambda: (
+                TaskResult.objects.filter(periodic_task_name=NAME, status="SUCCESS").count() >= 2
+            ),
+            timeout=60,
+            what="two dispatched runs",
+        )
         reloads = beat.output().count("Schedule changed")
 
         # When it is paused for a few seconds
         until = timezone.now() + timedelta(seconds=5)
         schedule_pause(user=user, task=task, until=until)
-        wait_for(lambda: beat.output().count("Schedule changed") > reloads, timeout=20,
-                 what="beat to reload the schedule")
+        wait_for(
+            lambda: beat.output().count("Schedule changed") > reloads,
+            timeout=20,
+            what="beat to reload the schedule",
+        )
         sent_while_paused = beat.output().count(SENT)
 
         # Then beat sends nothing while the pause lasts (observed over the whole pause)
@@ -63,15 +78,22 @@ def test_paused_schedule_is_not_dispatched_and_resumes_after_its_pause(celery_wo
             time.sleep(0.2)
 
         # And the local scheduler resumes it by itself, as the system, after the pause
-        resume = wait_for(lambda: ScheduleChange.objects.filter(periodic_task=task,
-                                                                action="resume").first(),
-                          timeout=40, what="the pause to end by itself")
-        assert resume.user is None and resume.created_at >= until
+        resume = wait_for(
+            lambda: ScheduleChange.objects.filter(periodic_task=task, action="resume").first(),
+            timeout=40,
+            what="the pause to end by itself",
+        )
+        assert resume.user is None
+        assert resume.created_at >= until
         assert beat.output().count(SENT) == sent_while_paused
         resumed_at = resume.created_at
-        wait_for(lambda: TaskResult.objects.filter(periodic_task_name=NAME, status="SUCCESS",
-                                                   date_created__gt=resumed_at).exists(),
-                 timeout=30, what="a run after the resume")
+        wait_for(
+            lambda: TaskResult.objects.filter(
+                periodic_task_name=NAME, status="SUCCESS", date_created__gt=resumed_at
+            ).exists(),
+            timeout=30,
+            what="a run after the resume",
+        )
     finally:
         beat.stop()
         resumer.stop()

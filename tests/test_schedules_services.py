@@ -22,17 +22,27 @@ def alice(db) -> User:
 
 
 def make(user, **data):
-    base = {"name": "report", "job": "jobs.reports.build_report", "kwargs": {"since_hours": 3},
-            "interval": {"every": 60, "period": "seconds"}}
+    base = {
+        "name": "report",
+        "job": "jobs.reports.build_report",
+        "kwargs": {"since_hours": 3},
+        "interval": {"every": 60, "period": "seconds"},
+    }
     return svc.schedule_create(user=user, data={**base, **data})
 
 
 def test_create_validates_everything_at_once_with_field_keyed_errors(alice):
     with pytest.raises(ValidationError) as caught:
-        svc.schedule_create(user=alice, data={
-            "name": "", "job": "jobs.reports.build_report", "kwargs": {"since_hours": "x"},
-            "crontab": {"minute": "99"}, "queue": "nowhere",
-        })
+        svc.schedule_create(
+            user=alice,
+            data={
+                "name": "",
+                "job": "jobs.reports.build_report",
+                "kwargs": {"since_hours": "x"},
+                "crontab": {"minute": "99"},
+                "queue": "nowhere",
+            },
+        )
 
     errors = caught.value.message_dict
     assert set(errors) == {"name", "kwargs", "crontab.minute", "queue"}
@@ -56,11 +66,15 @@ def test_identical_schedules_share_one_schedule_row(alice):
 def test_update_changes_only_given_keys_and_records_old_and_new(alice):
     task = make(alice)
 
-    svc.schedule_update(user=alice, task=task, data={"crontab": {"minute": "5", "hour": "4",
-                                                                 "timezone": "Europe/Berlin"}})
+    svc.schedule_update(
+        user=alice,
+        task=task,
+        data={"crontab": {"minute": "5", "hour": "4", "timezone": "Europe/Berlin"}},
+    )
 
     task.refresh_from_db()
-    assert task.interval is None and task.crontab.hour == "4"
+    assert task.interval is None
+    assert task.crontab.hour == "4"
     assert str(task.crontab.timezone) == "Europe/Berlin"
     change = ScheduleChange.objects.filter(action="update").get()
     assert set(change.changes) == {"schedule"}
@@ -80,8 +94,9 @@ def test_pause_disables_and_records_until_and_resume_undoes_it(alice):
     task.refresh_from_db()
     assert task.enabled
     assert ScheduleSettings.objects.get(periodic_task=task).paused_until is None
-    assert list(ScheduleChange.objects.filter(periodic_task=task).values_list("action", flat=True)) \
-        == ["resume", "pause", "create"]
+    assert list(
+        ScheduleChange.objects.filter(periodic_task=task).values_list("action", flat=True)
+    ) == ["resume", "pause", "create"]
 
 
 def test_pause_until_a_past_time_is_refused(alice):
@@ -102,7 +117,8 @@ def test_resume_due_resumes_only_expired_pauses_as_the_system(alice):
     assert PeriodicTask.objects.get(name="due").enabled
     assert not PeriodicTask.objects.get(name="later").enabled
     resume = ScheduleChange.objects.get(schedule_name="due", action="resume")
-    assert resume.user is None and str(resume).endswith("by system")
+    assert resume.user is None
+    assert str(resume).endswith("by system")
 
 
 def test_bulk_enable_audits_each_schedule_and_tells_beat(alice):
@@ -135,3 +151,28 @@ def test_run_now_refuses_arguments_that_do_not_fit(alice):
 
     assert "kwargs" in caught.value.message_dict
     assert not ScheduleChange.objects.filter(action="run_now").exists()
+
+
+def test_run_now_that_cannot_reach_the_broker_fails_loudly_and_marks_its_row(
+    alice, settings, django_capture_on_commit_callbacks
+):
+    from django_celery_results.models import TaskResult
+    from kombu.exceptions import OperationalError
+
+    from config.celery import app
+
+    task = make(alice)
+    # Given a broker URL nothing listens on (port 1), with the connection pools rebuilt
+    # by Celery's own after-fork reset
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._after_fork()
+    try:
+        with pytest.raises(OperationalError), django_capture_on_commit_callbacks(execute=True):
+            svc.schedule_run_now(user=alice, task=task)
+    finally:
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app._after_fork()
+
+    row = TaskResult.objects.get(periodic_task_name="report")
+    assert row.status == "FAILURE"
+    assert "not sent to the broker" in row.traceback

@@ -61,7 +61,6 @@ def test_without_database_and_redis_urls_the_embedded_default_is_used(tmp_path):
     assert seen == {
         "engine": "django.db.backends.sqlite3",
         "broker": "filesystem://",
-        # issue 3's default backend: django-celery-results' table, one upsert per state
         "results": "taskcenter.results_backend.UpsertDatabaseBackend",
         "key": True,
     }

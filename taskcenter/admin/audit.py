@@ -3,8 +3,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from taskcenter.models import ScheduleChange
-
 
 class ScheduleChangeAdmin(admin.ModelAdmin):
     """Who changed which schedule, when, and how; nobody edits history."""

@@ -19,8 +19,10 @@ from taskcenter.services.schedule_specs import CRON_FIELDS, SCHEDULE_KINDS, spec
 
 def _job_choices() -> list[tuple[str, str]]:
     return [("", "---------")] + [
-        (job.name, f"{job.name} — {job.description.splitlines()[0]}" if job.description
-         else job.name)
+        (
+            job.name,
+            f"{job.name} — {job.description.splitlines()[0]}" if job.description else job.name,
+        )
         for job in all_jobs(Runtime.CELERY)
     ]
 
@@ -42,31 +44,44 @@ class ScheduleForm(forms.ModelForm):
         choices=[(k, k) for k in SCHEDULE_KINDS], widget=forms.RadioSelect, initial="interval"
     )
     interval_every = forms.IntegerField(required=False, min_value=1, label="Every")
-    interval_period = forms.ChoiceField(choices=PERIOD_CHOICES, initial="seconds",
-                                        required=False, label="Period")
+    interval_period = forms.ChoiceField(
+        choices=PERIOD_CHOICES, initial="seconds", required=False, label="Period"
+    )
     crontab_minute = forms.CharField(required=False, initial="*", label="Minute")
     crontab_hour = forms.CharField(required=False, initial="*", label="Hour")
     crontab_day_of_month = forms.CharField(required=False, initial="*", label="Day of month")
     crontab_month_of_year = forms.CharField(required=False, initial="*", label="Month")
     crontab_day_of_week = forms.CharField(required=False, initial="*", label="Day of week")
     crontab_timezone = forms.ChoiceField(
-        required=False, label="Time zone",
+        required=False,
+        label="Time zone",
         choices=lambda: [(z, z) for z in sorted(zoneinfo.available_timezones())],
     )
     clocked_clocked_time = forms.SplitDateTimeField(
         required=False, label="Run once at", widget=widgets.AdminSplitDateTime
     )
-    solar_event = forms.ChoiceField(choices=[("", "---------"), *SOLAR_SCHEDULES],
-                                    required=False, label="Solar event")
-    solar_latitude = forms.DecimalField(required=False, max_digits=9, decimal_places=6,
-                                        label="Latitude")
-    solar_longitude = forms.DecimalField(required=False, max_digits=9, decimal_places=6,
-                                         label="Longitude")
+    solar_event = forms.ChoiceField(
+        choices=[("", "---------"), *SOLAR_SCHEDULES], required=False, label="Solar event"
+    )
+    solar_latitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, label="Latitude"
+    )
+    solar_longitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, label="Longitude"
+    )
     queue = forms.ChoiceField(choices=_queue_choices, required=False)
-    args = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                           initial="[]", help_text='JSON list, e.g. [24]')
-    kwargs = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
-                             initial="{}", help_text='JSON object, e.g. {"fmt": "csv"}')
+    args = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        initial="[]",
+        help_text="JSON list, e.g. [24]",
+    )
+    kwargs = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        initial="{}",
+        help_text='JSON object, e.g. {"fmt": "csv"}',
+    )
 
     class Meta:
         model = PeriodicTask
@@ -83,9 +98,12 @@ class ScheduleForm(forms.ModelForm):
                 if row is None:
                     continue
                 self.initial["schedule_type"] = kind
-                for name in {"interval": ("every", "period"), "crontab": (*CRON_FIELDS, "timezone"),
-                             "clocked": ("clocked_time",),
-                             "solar": ("event", "latitude", "longitude")}[kind]:
+                for name in {
+                    "interval": ("every", "period"),
+                    "crontab": (*CRON_FIELDS, "timezone"),
+                    "clocked": ("clocked_time",),
+                    "solar": ("event", "latitude", "longitude"),
+                }[kind]:
                     value = getattr(row, name)
                     self.initial[f"{kind}_{name}"] = str(value) if name == "timezone" else value
         self.service_data: dict[str, Any] = {}
@@ -99,23 +117,29 @@ class ScheduleForm(forms.ModelForm):
             return {**spec, "timezone": data.get("crontab_timezone")}
         if kind == "clocked":
             return {"clocked_time": data.get("clocked_clocked_time")}
-        return {"event": data.get("solar_event"), "latitude": data.get("solar_latitude"),
-                "longitude": data.get("solar_longitude")}
+        return {
+            "event": data.get("solar_event"),
+            "latitude": data.get("solar_latitude"),
+            "longitude": data.get("solar_longitude"),
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         kind = data.get("schedule_type") or "interval"
         self.service_data = {
-            "name": data.get("name"), "job": data.get("job"), "args": data.get("args") or "[]",
-            "kwargs": data.get("kwargs") or "{}", "queue": data.get("queue") or None,
-            "enabled": data.get("enabled", True), "description": data.get("description", ""),
+            "name": data.get("name"),
+            "job": data.get("job"),
+            "args": data.get("args") or "[]",
+            "kwargs": data.get("kwargs") or "{}",
+            "queue": data.get("queue") or None,
+            "enabled": data.get("enabled", True),
+            "description": data.get("description", ""),
             kind: self._schedule_spec(kind),
         }
         if self.errors:
             return data
         try:
-            spec_clean(data=self.service_data,
-                       instance=self.instance if self.instance.pk else None)
+            spec_clean(data=self.service_data, instance=self.instance if self.instance.pk else None)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 field = _form_field(key)
@@ -155,5 +179,8 @@ class RunNowForm(forms.Form):
 class PauseForm(forms.Form):
     """Pause until a given time (empty: until someone resumes it)."""
 
-    until = forms.SplitDateTimeField(required=False, widget=widgets.AdminSplitDateTime,
-                                     help_text="Leave empty to pause until resumed by hand.")
+    until = forms.SplitDateTimeField(
+        required=False,
+        widget=widgets.AdminSplitDateTime,
+        help_text="Leave empty to pause until resumed by hand.",
+    )

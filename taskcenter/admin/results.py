@@ -47,12 +47,24 @@ class JobFilter(admin.SimpleListFilter):
 class ResultAdmin(StockTaskResultAdmin):
     """Every run, PENDING and STARTED included, with queue wait and duration."""
 
-    list_display = ("task_id", "status", "task_name", "schedule_link", "worker",
-                    "date_created", "queue_wait", "duration", "date_done")
+    list_display = (
+        "task_id",
+        "status",
+        "task_name",
+        "schedule_link",
+        "worker",
+        "date_created",
+        "queue_wait",
+        "duration",
+        "date_done",
+    )
     list_filter = ("status", JobFilter, ScheduleFilter, "worker", "date_done")
     search_fields = ("=task_id",)
-    # Exact counts of a million-row table on every page view cost more than they tell.
+    # Exact counts of a million-row table on every page view cost more than they tell, and
+    # the stock date hierarchy runs SELECT DISTINCT DATE(date_done) over every row (1.9 s
+    # at 1,000,000 results); the date_done filter covers the same need from the index.
     show_full_result_count = False
+    date_hierarchy = None
     list_per_page = 50
 
     @admin.display(description="schedule", ordering="periodic_task_name")
@@ -60,8 +72,9 @@ class ResultAdmin(StockTaskResultAdmin):
         if not obj.periodic_task_name:
             return "—"
         url = reverse("admin:django_celery_beat_periodictask_changelist")
-        return format_html('<a href="{}?q={}">{}</a>', url, obj.periodic_task_name,
-                           obj.periodic_task_name)
+        return format_html(
+            '<a href="{}?q={}">{}</a>', url, obj.periodic_task_name, obj.periodic_task_name
+        )
 
     @admin.display(description="queue wait")
     def queue_wait(self, obj: TaskResult) -> str:

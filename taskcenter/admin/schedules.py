@@ -46,19 +46,41 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
 
     form = ScheduleForm
     change_form_template = "admin/taskcenter/periodictask/change_form.html"
-    list_display = ("name", "enabled", "schedule_words", "next_run", "last_run",
-                    "success_rate", "p50", "p95")
+    list_display = (
+        "name",
+        "enabled",
+        "schedule_words",
+        "next_run",
+        "last_run",
+        "success_rate",
+        "p50",
+        "p95",
+    )
     list_filter = ["enabled", "one_off", "task", "queue"]
     list_select_related = ("interval", "crontab", "solar", "clocked", "settings")
     actions = ("enable_schedules", "disable_schedules", "pause_schedules", "run_schedules_now")
     readonly_fields = ("last_run_at", "total_run_count", "paused_until")
     fieldsets = (
         (None, {"fields": ("name", "job", "enabled", "description")}),
-        ("Schedule", {"fields": ("schedule_type", ("interval_every", "interval_period"),
-                                 ("crontab_minute", "crontab_hour", "crontab_day_of_month",
-                                  "crontab_month_of_year", "crontab_day_of_week"),
-                                 "crontab_timezone", "clocked_clocked_time",
-                                 ("solar_event", "solar_latitude", "solar_longitude"))}),
+        (
+            "Schedule",
+            {
+                "fields": (
+                    "schedule_type",
+                    ("interval_every", "interval_period"),
+                    (
+                        "crontab_minute",
+                        "crontab_hour",
+                        "crontab_day_of_month",
+                        "crontab_month_of_year",
+                        "crontab_day_of_week",
+                    ),
+                    "crontab_timezone",
+                    "clocked_clocked_time",
+                    ("solar_event", "solar_latitude", "solar_longitude"),
+                )
+            },
+        ),
         ("Arguments", {"fields": ("args", "kwargs", "queue")}),
         ("State", {"fields": ("last_run_at", "total_run_count", "paused_until")}),
     )
@@ -114,8 +136,9 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
 
     # --- writes, all through the services -------------------------------------------------
 
-    def save_model(self, request: HttpRequest, obj: PeriodicTask, form: ScheduleForm,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: PeriodicTask, form: ScheduleForm, change: bool
+    ) -> None:
         if change:
             saved = services.schedule_update(user=request.user, task=obj, data=form.service_data)
         else:
@@ -135,14 +158,16 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
 
     @admin.action(description="Enable selected schedules", permissions=["change"])
     def enable_schedules(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.schedules_set_enabled(user=request.user, tasks=list(queryset),
-                                               enabled=True)
+        count = services.schedules_set_enabled(
+            user=request.user, tasks=list(queryset), enabled=True
+        )
         self.message_user(request, f"{count} schedule(s) enabled.")
 
     @admin.action(description="Disable selected schedules", permissions=["change"])
     def disable_schedules(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.schedules_set_enabled(user=request.user, tasks=list(queryset),
-                                               enabled=False)
+        count = services.schedules_set_enabled(
+            user=request.user, tasks=list(queryset), enabled=False
+        )
         self.message_user(request, f"{count} schedule(s) disabled.")
 
     @admin.action(description="Pause selected schedules until…", permissions=["change"])
@@ -150,8 +175,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return HttpResponseRedirect(reverse("admin:taskcenter_schedule_pause") + f"?ids={ids}")
 
-    @admin.action(description="Run selected schedules now (stored arguments)",
-                  permissions=["run"])
+    @admin.action(description="Run selected schedules now (stored arguments)", permissions=["run"])
     def run_schedules_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         for task in queryset:
             try:
@@ -159,8 +183,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{task.name}: {exc.messages}", messages.ERROR)
                 continue
-            self.message_user(request, format_html("{} sent: {}", task.name,
-                                                   result_link(task_id)))
+            self.message_user(request, format_html("{} sent: {}", task.name, result_link(task_id)))
 
     # --- extra pages ----------------------------------------------------------------------
 
@@ -168,10 +191,16 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
         view = self.admin_site.admin_view
         return [
             path("pause/", view(self.pause_view), name="taskcenter_schedule_pause"),
-            path("<path:object_id>/run-now/", view(self.run_now_view),
-                 name="taskcenter_schedule_run_now"),
-            path("<path:object_id>/resume/", view(self.resume_view),
-                 name="taskcenter_schedule_resume"),
+            path(
+                "<path:object_id>/run-now/",
+                view(self.run_now_view),
+                name="taskcenter_schedule_run_now",
+            ),
+            path(
+                "<path:object_id>/resume/",
+                view(self.resume_view),
+                name="taskcenter_schedule_resume",
+            ),
             *super().get_urls(),
         ]
 
@@ -181,16 +210,25 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
         task = get_object_or_404(PeriodicTask, pk=object_id)
         form = RunNowForm(request.POST or None, task=task)
         if request.method == "POST" and form.is_valid():
-            task_id = services.schedule_run_now(user=request.user, task=task,
-                                                args=form.cleaned_data["args"],
-                                                kwargs=form.cleaned_data["kwargs"])
-            self.message_user(request, format_html("Sent {} now: {}", task.name,
-                                                   result_link(task_id)))
+            task_id = services.schedule_run_now(
+                user=request.user,
+                task=task,
+                args=form.cleaned_data["args"],
+                kwargs=form.cleaned_data["kwargs"],
+            )
+            self.message_user(
+                request, format_html("Sent {} now: {}", task.name, result_link(task_id))
+            )
             return HttpResponseRedirect(
                 reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
             )
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "original": task, "title": f"Run {task.name} now"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "original": task,
+            "title": f"Run {task.name} now",
+        }
         return TemplateResponse(request, "admin/taskcenter/periodictask/run_now.html", context)
 
     def pause_view(self, request: HttpRequest) -> HttpResponse:
@@ -202,8 +240,9 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 for task in tasks:
-                    services.schedule_pause(user=request.user, task=task,
-                                            until=form.cleaned_data["until"])
+                    services.schedule_pause(
+                        user=request.user, task=task, until=form.cleaned_data["until"]
+                    )
             except ValidationError as exc:
                 form.add_error("until", exc.message_dict.get("until", exc.messages))
             else:
@@ -211,8 +250,13 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:django_celery_beat_periodictask_changelist")
                 )
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "tasks": tasks, "title": "Pause schedules"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "tasks": tasks,
+            "title": "Pause schedules",
+        }
         return TemplateResponse(request, "admin/taskcenter/periodictask/pause.html", context)
 
     def resume_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -225,8 +269,13 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
         )
 
-    def changeform_view(self, request: HttpRequest, object_id: str | None = None,
-                        form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         extra_context = extra_context or {}
         task = PeriodicTask.objects.filter(pk=object_id).first() if object_id else None
         if task is not None:
@@ -238,15 +287,19 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                 can_run=self.has_run_permission(request),
                 can_change=self.has_change_permission(request, task),
             )
-        return admin.ModelAdmin.changeform_view(self, request, object_id, form_url,
-                                                extra_context)
+        return admin.ModelAdmin.changeform_view(self, request, object_id, form_url, extra_context)
 
-    def history_view(self, request: HttpRequest, object_id: str,
-                     extra_context: dict | None = None) -> HttpResponse:
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
         task = get_object_or_404(PeriodicTask, pk=object_id)
         if not self.has_view_or_change_permission(request, task):
             raise PermissionDenied
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "original": task, "changes": schedule_changes(task=task),
-                   "title": f"History of {task.name}"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": task,
+            "changes": schedule_changes(task=task),
+            "title": f"History of {task.name}",
+        }
         return TemplateResponse(request, "admin/taskcenter/periodictask/history.html", context)

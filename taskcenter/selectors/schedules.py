@@ -99,9 +99,12 @@ def schedule_run_stats(*, names: list[str], window: int = STATS_WINDOW) -> dict[
         if created is not None and timezone.is_naive(created):
             created = created.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))
         stats[name] = RunStats(
-            last_status=status, last_at=created, finished=int(finished or 0),
+            last_status=status,
+            last_at=created,
+            finished=int(finished or 0),
             succeeded=int(ok or 0),
-            p50=None if p50 is None else float(p50), p95=None if p95 is None else float(p95),
+            p50=None if p50 is None else float(p50),
+            p95=None if p95 is None else float(p95),
         )
     return stats
 
@@ -125,15 +128,23 @@ def _wall_flag(wall: datetime, tz: zoneinfo.ZoneInfo) -> str:
 def _cron_runs(task: PeriodicTask, now: datetime, count: int) -> list[NextRun]:
     c = task.crontab
     tz = schedule_tz(task)
-    spec = celery_crontab(minute=c.minute, hour=c.hour, day_of_week=c.day_of_week,
-                          day_of_month=c.day_of_month, month_of_year=c.month_of_year)
+    spec = celery_crontab(
+        minute=c.minute,
+        hour=c.hour,
+        day_of_week=c.day_of_week,
+        day_of_month=c.day_of_month,
+        month_of_year=c.month_of_year,
+    )
     local_now = now.astimezone(tz).replace(tzinfo=None)
     slots = sorted((h, m) for h in spec.hour for m in spec.minute)
     runs: list[NextRun] = []
     day: date = local_now.date()
     for _ in range(NEXT_RUNS_HORIZON_DAYS):
-        if (day.month in spec.month_of_year and day.day in spec.day_of_month
-                and (day.weekday() + 1) % 7 in spec.day_of_week):
+        if (
+            day.month in spec.month_of_year
+            and day.day in spec.day_of_month
+            and (day.weekday() + 1) % 7 in spec.day_of_week
+        ):
             for hour, minute in slots:
                 wall = datetime.combine(day, time(hour, minute))
                 if wall <= local_now:
@@ -145,8 +156,9 @@ def _cron_runs(task: PeriodicTask, now: datetime, count: int) -> list[NextRun]:
     return runs
 
 
-def schedule_next_runs(*, task: PeriodicTask, count: int = 5,
-                       now: datetime | None = None) -> list[NextRun]:
+def schedule_next_runs(
+    *, task: PeriodicTask, count: int = 5, now: datetime | None = None
+) -> list[NextRun]:
     """Return the next `count` run times in the schedule's time zone (none when disabled).
 
     Crontab times are walked on the local wall clock, so a slot the clock skips (spring
@@ -178,27 +190,42 @@ def schedule_in_words(task: PeriodicTask) -> str:
     if task.clocked_id:
         return f"once at {task.clocked.clocked_time:%Y-%m-%d %H:%M %Z}"
     if task.solar_id:
-        return f"at {task.solar.get_event_display().lower()} ({task.solar.latitude}, " \
-               f"{task.solar.longitude})"
+        return (
+            f"at {task.solar.get_event_display().lower()} ({task.solar.latitude}, "
+            f"{task.solar.longitude})"
+        )
     return "no schedule"
 
 
 def schedule_recent_runs(*, task: PeriodicTask, limit: int = 20) -> list[dict[str, Any]]:
     """Return the schedule's newest results with queue wait and duration in seconds."""
-    rows = TaskResult.objects.filter(periodic_task_name=task.name).order_by(
-        "-date_created", "-id"
-    ).only("id", "task_id", "status", "worker", "traceback", "date_created", "date_started",
-           "date_done")[:limit]
+    rows = (
+        TaskResult.objects.filter(periodic_task_name=task.name)
+        .order_by("-date_created", "-id")
+        .only(
+            "id",
+            "task_id",
+            "status",
+            "worker",
+            "traceback",
+            "date_created",
+            "date_started",
+            "date_done",
+        )[:limit]
+    )
     runs = []
     for row in rows:
         started = row.date_started
-        runs.append({
-            "result": row,
-            "queue_wait": (started - row.date_created).total_seconds() if started else None,
-            "duration": (row.date_done - started).total_seconds()
-            if started and row.status in states.READY_STATES else None,
-            "error": (row.traceback or "").strip().splitlines()[-1:] or [""],
-        })
+        runs.append(
+            {
+                "result": row,
+                "queue_wait": (started - row.date_created).total_seconds() if started else None,
+                "duration": (row.date_done - started).total_seconds()
+                if started and row.status in states.READY_STATES
+                else None,
+                "error": (row.traceback or "").strip().splitlines()[-1:] or [""],
+            }
+        )
     return runs
 
 

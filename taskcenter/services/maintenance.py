@@ -10,6 +10,7 @@ from taskcenter.services.retention import PURGE_BATCH, results_purge
 
 logger = logging.getLogger(__name__)
 
+
 def sessions_clear_expired() -> int:
     """Delete expired database sessions; return how many were removed."""
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()

@@ -132,7 +132,12 @@ def _solar(spec: dict, errors: dict) -> dict[str, Any]:
     return cleaned
 
 
-_SCHEDULE_CLEANERS = {"interval": _interval, "crontab": _crontab, "clocked": _clocked, "solar": _solar}
+_SCHEDULE_CLEANERS = {
+    "interval": _interval,
+    "crontab": _crontab,
+    "clocked": _clocked,
+    "solar": _solar,
+}
 
 
 def spec_clean(*, data: dict[str, Any], instance: PeriodicTask | None = None) -> dict[str, Any]:
@@ -143,8 +148,16 @@ def spec_clean(*, data: dict[str, Any], instance: PeriodicTask | None = None) ->
     (`crontab.minute`), and `schedule` carries "give exactly one schedule".
     """
     errors: dict[str, list[str]] = {}
-    unknown = set(data) - {"name", "job", "args", "kwargs", "queue", "enabled", "description",
-                           *SCHEDULE_KINDS}
+    unknown = set(data) - {
+        "name",
+        "job",
+        "args",
+        "kwargs",
+        "queue",
+        "enabled",
+        "description",
+        *SCHEDULE_KINDS,
+    }
     for key in sorted(unknown):
         errors.setdefault(key, []).append("Unknown field.")
     cleaned: dict[str, Any] = {}
@@ -167,10 +180,18 @@ def spec_clean(*, data: dict[str, Any], instance: PeriodicTask | None = None) ->
     except UnknownJobError:
         errors.setdefault("job", []).append(f"{job!r} is not a registered Celery job.")
 
-    args = _json(data.get("args", instance.args if instance else None), field="args", kind=list,
-                 errors=errors)
-    kwargs = _json(data.get("kwargs", instance.kwargs if instance else None), field="kwargs",
-                   kind=dict, errors=errors)
+    args = _json(
+        data.get("args", instance.args if instance else None),
+        field="args",
+        kind=list,
+        errors=errors,
+    )
+    kwargs = _json(
+        data.get("kwargs", instance.kwargs if instance else None),
+        field="kwargs",
+        kind=dict,
+        errors=errors,
+    )
     if "task" in cleaned and args is not None and kwargs is not None:
         _check_arguments(cleaned["task"], args, kwargs, errors)
     cleaned["args"], cleaned["kwargs"] = args, kwargs
@@ -181,8 +202,9 @@ def spec_clean(*, data: dict[str, Any], instance: PeriodicTask | None = None) ->
         errors.setdefault("queue", []).append(f"Unknown queue {queue!r}; one of {sorted(known)}.")
     cleaned["queue"] = queue
     cleaned["enabled"] = bool(data.get("enabled", instance.enabled if instance else True))
-    cleaned["description"] = str(data.get("description", instance.description if instance else "")
-                                 or "")
+    cleaned["description"] = str(
+        data.get("description", instance.description if instance else "") or ""
+    )
 
     given = [k for k in SCHEDULE_KINDS if data.get(k) is not None]
     if len(given) > 1 or (not given and instance is None):
@@ -203,8 +225,12 @@ def spec_clean(*, data: dict[str, Any], instance: PeriodicTask | None = None) ->
 
 def schedule_row(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Return PeriodicTask's schedule fields for a cleaned spec, sharing identical rows."""
-    model = {"interval": IntervalSchedule, "crontab": CrontabSchedule,
-             "clocked": ClockedSchedule, "solar": SolarSchedule}[kind]
+    model = {
+        "interval": IntervalSchedule,
+        "crontab": CrontabSchedule,
+        "clocked": ClockedSchedule,
+        "solar": SolarSchedule,
+    }[kind]
     row = model.objects.filter(**spec).first() or model.objects.create(**spec)
     fields: dict[str, Any] = {k: None for k in SCHEDULE_KINDS}
     fields[kind] = row
@@ -228,5 +254,6 @@ def snapshot(task: PeriodicTask) -> dict[str, Any]:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Return {field: [old, new]} for every audited field whose value changed."""
-    return {f: [before.get(f), after.get(f)] for f in AUDITED_FIELDS
-            if before.get(f) != after.get(f)}
+    return {
+        f: [before.get(f), after.get(f)] for f in AUDITED_FIELDS if before.get(f) != after.get(f)
+    }

@@ -27,8 +27,9 @@ from taskcenter.services.schedule_specs import diff, schedule_row, snapshot, spe
 User = AbstractBaseUser | AnonymousUser | None
 
 
-def _audit(*, user: User, task: PeriodicTask, action: str, changes: dict[str, Any],
-           task_id: str = "") -> ScheduleChange:
+def _audit(
+    *, user: User, task: PeriodicTask, action: str, changes: dict[str, Any], task_id: str = ""
+) -> ScheduleChange:
     return ScheduleChange.objects.create(
         periodic_task=task if task.pk else None,
         schedule_name=task.name,
@@ -69,8 +70,9 @@ def schedule_create(*, user: User, data: dict[str, Any]) -> PeriodicTask:
     _apply(task, cleaned)
     task.save()
     ScheduleSettings.objects.get_or_create(periodic_task=task)
-    _audit(user=user, task=task, action=ScheduleChange.Action.CREATE,
-           changes=diff({}, snapshot(task)))
+    _audit(
+        user=user, task=task, action=ScheduleChange.Action.CREATE, changes=diff({}, snapshot(task))
+    )
     return task
 
 
@@ -97,14 +99,16 @@ def schedule_update(*, user: User, task: PeriodicTask, data: dict[str, Any]) -> 
 @transaction.atomic
 def schedule_delete(*, user: User, task: PeriodicTask) -> None:
     """Delete the periodic task; its audit trail stays, under its name."""
-    _audit(user=user, task=task, action=ScheduleChange.Action.DELETE,
-           changes=diff(snapshot(task), {}))
+    _audit(
+        user=user, task=task, action=ScheduleChange.Action.DELETE, changes=diff(snapshot(task), {})
+    )
     task.delete()
 
 
 @transaction.atomic
-def schedule_pause(*, user: User, task: PeriodicTask,
-                   until: datetime | None = None) -> PeriodicTask:
+def schedule_pause(
+    *, user: User, task: PeriodicTask, until: datetime | None = None
+) -> PeriodicTask:
     """Stop dispatching the schedule; with `until`, it resumes by itself after that time.
 
     Pausing disables the task (beat only loads enabled tasks) and records `paused_until`
@@ -143,8 +147,9 @@ def schedule_resume(*, user: User, task: PeriodicTask) -> PeriodicTask:
     return task
 
 
-def schedule_run_now(*, user: User, task: PeriodicTask, args: list | None = None,
-                     kwargs: dict | None = None) -> str:
+def schedule_run_now(
+    *, user: User, task: PeriodicTask, args: list | None = None, kwargs: dict | None = None
+) -> str:
     """Send the schedule's job once, now; return the Celery task id.
 
     Without `args`/`kwargs` the stored arguments are used. The schedule's timing is left
@@ -158,21 +163,40 @@ def schedule_run_now(*, user: User, task: PeriodicTask, args: list | None = None
     task_id = str(uuid.uuid4())
     with transaction.atomic():
         TaskResult.objects.create(
-            task_id=task_id, status=states.PENDING, task_name=task.task,
-            periodic_task_name=task.name, task_args=json.dumps(cleaned["args"]),
-            task_kwargs=json.dumps(cleaned["kwargs"]), content_type="application/json",
+            task_id=task_id,
+            status=states.PENDING,
+            task_name=task.task,
+            periodic_task_name=task.name,
+            task_args=json.dumps(cleaned["args"]),
+            task_kwargs=json.dumps(cleaned["kwargs"]),
+            content_type="application/json",
             content_encoding="utf-8",
         )
-        _audit(user=user, task=task, action=ScheduleChange.Action.RUN_NOW, task_id=task_id,
-               changes={"args": cleaned["args"], "kwargs": cleaned["kwargs"]})
-        options: dict[str, Any] = {"task_id": task_id,
-                                   "headers": {"periodic_task_name": task.name}}
+        _audit(
+            user=user,
+            task=task,
+            action=ScheduleChange.Action.RUN_NOW,
+            task_id=task_id,
+            changes={"args": cleaned["args"], "kwargs": cleaned["kwargs"]},
+        )
+        options: dict[str, Any] = {"task_id": task_id, "headers": {"periodic_task_name": task.name}}
         if task.queue:
             options["queue"] = task.queue
         transaction.on_commit(
-            lambda: dispatch.submit(task.task, cleaned["args"], cleaned["kwargs"], **options)
+            lambda: _send(task_id, task.task, cleaned["args"], cleaned["kwargs"], options)
         )
     return task_id
+
+
+def _send(task_id: str, job: str, args: list, kwargs: dict, options: dict[str, Any]) -> None:
+    """Publish a run-now; if the broker refuses it, its PENDING row says so instead of lying."""
+    try:
+        dispatch.submit(job, args, kwargs, **options)
+    except Exception as exc:
+        TaskResult.objects.filter(task_id=task_id, status=states.PENDING).update(
+            status=states.FAILURE, traceback=f"not sent to the broker: {exc!r}"
+        )
+        raise
 
 
 def schedules_resume_due(*, now: datetime | None = None) -> list[str]:

@@ -51,6 +51,10 @@ def report_schedule(admin_user):
     """An enabled interval schedule of the report job (every 300 s)."""
     return schedule_create(
         user=admin_user,
-        data={"name": "hourly report", "job": "jobs.reports.build_report",
-              "kwargs": {"since_hours": 1}, "interval": {"every": 300, "period": "seconds"}},
+        data={
+            "name": "hourly report",
+            "job": "jobs.reports.build_report",
+            "kwargs": {"since_hours": 1},
+            "interval": {"every": 300, "period": "seconds"},
+        },
     )

@@ -33,22 +33,28 @@ def test_run_now_with_form_arguments_runs_records_links_and_leaves_timing_alone(
     timing = _timing(report_schedule)
     client = client_for(runner)
 
-    response = client.post(reverse(RUN_NOW, args=[report_schedule.pk]),
-                           {"args": "[]", "kwargs": '{"since_hours": 5, "fmt": "csv"}'},
-                           follow=True)
+    response = client.post(
+        reverse(RUN_NOW, args=[report_schedule.pk]),
+        {"args": "[]", "kwargs": '{"since_hours": 5, "fmt": "csv"}'},
+        follow=True,
+    )
 
     change = ScheduleChange.objects.get(action="run_now")
     assert change.user == runner
     assert change.changes == {"args": [], "kwargs": {"since_hours": 5, "fmt": "csv"}}
     message = " ".join(str(m) for m in response.context["messages"])
-    assert change.task_id in message and "?q=" + change.task_id in message
-    row = wait_for(lambda: TaskResult.objects.filter(task_id=change.task_id,
-                                                     status="SUCCESS").first(),
-                   timeout=30, what="the run-now result")
+    assert change.task_id in message
+    assert "?q=" + change.task_id in message
+    row = wait_for(
+        lambda: TaskResult.objects.filter(task_id=change.task_id, status="SUCCESS").first(),
+        timeout=30,
+        what="the run-now result",
+    )
     assert row.periodic_task_name == "hourly report"
     assert row.worker == celery_worker
     assert json.loads(row.result)["path"].endswith(".csv")
-    assert row.date_started is not None and row.date_created <= row.date_started
+    assert row.date_started is not None
+    assert row.date_created <= row.date_started
     assert _timing(report_schedule) == timing
 
 
@@ -61,29 +67,38 @@ def test_run_now_action_uses_stored_arguments_and_shows_pending_before_the_worke
     client = client_for(runner)
     changelist = reverse("admin:django_celery_beat_periodictask_changelist")
 
-    client.post(changelist, {"action": "run_schedules_now", "_selected_action": [report_schedule.pk]})
+    client.post(
+        changelist, {"action": "run_schedules_now", "_selected_action": [report_schedule.pk]}
+    )
 
     change = ScheduleChange.objects.get(action="run_now")
     assert change.changes["kwargs"] == {"since_hours": 1}
     statuses = set()
-    wait_for(lambda: statuses.add(TaskResult.objects.get(task_id=change.task_id).status)
-             or "SUCCESS" in statuses, timeout=30, interval=0.02, what="SUCCESS")
+    wait_for(
+        lambda: (
+            statuses.add(TaskResult.objects.get(task_id=change.task_id).status)
+            or "SUCCESS" in statuses
+        ),
+        timeout=30,
+        interval=0.02,
+        what="SUCCESS",
+    )
     assert "PENDING" in statuses or "STARTED" in statuses
 
 
 @pytest.mark.django_db
-def test_a_viewer_cannot_run_now_nor_see_the_button_or_action(client_for, viewer,
-                                                              report_schedule):
+def test_a_viewer_cannot_run_now_nor_see_the_button_or_action(client_for, viewer, report_schedule):
     client = client_for(viewer)
-    change_url = reverse("admin:django_celery_beat_periodictask_change",
-                         args=[report_schedule.pk])
+    change_url = reverse("admin:django_celery_beat_periodictask_change", args=[report_schedule.pk])
 
     page = client.get(change_url)
-    refused = client.post(reverse(RUN_NOW, args=[report_schedule.pk]),
-                          {"args": "[]", "kwargs": "{}"})
+    refused = client.post(
+        reverse(RUN_NOW, args=[report_schedule.pk]), {"args": "[]", "kwargs": "{}"}
+    )
     listing = client.get(reverse("admin:django_celery_beat_periodictask_changelist"))
 
-    assert page.status_code == 200 and b'id="run-now"' not in page.content
+    assert page.status_code == 200
+    assert b'id="run-now"' not in page.content
     assert refused.status_code == 403
     action_form = listing.context["action_form"]
     actions = [name for name, _ in action_form.fields["action"].choices] if action_form else []
@@ -104,8 +119,10 @@ def test_a_runner_cannot_edit_the_schedule(client_for, runner, report_schedule):
 
 @pytest.mark.django_db
 def test_run_now_form_rejects_arguments_that_do_not_fit(client_for, runner, report_schedule):
-    response = client_for(runner).post(reverse(RUN_NOW, args=[report_schedule.pk]),
-                                       {"args": "[]", "kwargs": '{"since_hours": "x"}'})
+    response = client_for(runner).post(
+        reverse(RUN_NOW, args=[report_schedule.pk]),
+        {"args": "[]", "kwargs": '{"since_hours": "x"}'},
+    )
 
     assert response.status_code == 200
     assert "kwargs" in response.context["form"].errors

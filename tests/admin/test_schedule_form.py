@@ -17,13 +17,27 @@ ADD_URL = "admin:django_celery_beat_periodictask_add"
 
 def form_data(**overrides: str) -> dict[str, str]:
     data = {
-        "name": "nightly report", "job": "jobs.reports.build_report", "enabled": "on",
-        "description": "", "schedule_type": "interval", "interval_every": "10",
-        "interval_period": "seconds", "crontab_minute": "*", "crontab_hour": "*",
-        "crontab_day_of_month": "*", "crontab_month_of_year": "*", "crontab_day_of_week": "*",
-        "crontab_timezone": "UTC", "clocked_clocked_time_0": "", "clocked_clocked_time_1": "",
-        "solar_event": "", "solar_latitude": "", "solar_longitude": "", "queue": "",
-        "args": "[]", "kwargs": '{"since_hours": 2}',
+        "name": "nightly report",
+        "job": "jobs.reports.build_report",
+        "enabled": "on",
+        "description": "",
+        "schedule_type": "interval",
+        "interval_every": "10",
+        "interval_period": "seconds",
+        "crontab_minute": "*",
+        "crontab_hour": "*",
+        "crontab_day_of_month": "*",
+        "crontab_month_of_year": "*",
+        "crontab_day_of_week": "*",
+        "crontab_timezone": "UTC",
+        "clocked_clocked_time_0": "",
+        "clocked_clocked_time_1": "",
+        "solar_event": "",
+        "solar_latitude": "",
+        "solar_longitude": "",
+        "queue": "",
+        "args": "[]",
+        "kwargs": '{"since_hours": 2}',
     }
     data.update(overrides)
     return data
@@ -57,7 +71,13 @@ def test_unknown_job_is_a_form_error_on_the_job_field(admin_client):
         ("jobs.reports.build_report", "[]", '{"colour": "red"}', "kwargs", "colour: unexpected"),
         ("jobs.reports.build_report", "[]", '{"since_hours": "5"}', "kwargs", "since_hours"),
         ("jobs.reports.build_report", '["five"]', "{}", "args", "since_hours"),
-        ("jobs.email.send_email", "[]", '{"subject": "s", "body": "b"}', "kwargs", "to: Field required"),
+        (
+            "jobs.email.send_email",
+            "[]",
+            '{"subject": "s", "body": "b"}',
+            "kwargs",
+            "to: Field required",
+        ),
     ],
     ids=["wrong-name", "wrong-type", "wrong-positional-type", "missing-required"],
 )
@@ -81,8 +101,12 @@ def test_invalid_json_is_a_form_error(admin_client, field):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("crontab_minute", "61"), ("crontab_hour", "25"), ("crontab_day_of_week", "funday"),
-     ("crontab_month_of_year", "0-13")],
+    [
+        ("crontab_minute", "61"),
+        ("crontab_hour", "25"),
+        ("crontab_day_of_week", "funday"),
+        ("crontab_month_of_year", "0-13"),
+    ],
 )
 def test_invalid_cron_field_is_a_form_error_on_that_field(admin_client, field, value):
     response = post_add(admin_client, schedule_type="crontab", **{field: value})
@@ -97,7 +121,9 @@ def test_valid_interval_schedule_is_saved_audited_and_announced_to_beat(admin_cl
 
     response = post_add(admin_client)
 
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, (
+        response.context and response.context["adminform"].form.errors
+    )
     task = PeriodicTask.objects.get(name="nightly report")
     assert (task.interval.every, task.interval.period) == (10, "seconds")
     assert json.loads(task.kwargs) == {"since_hours": 2}
@@ -108,8 +134,13 @@ def test_valid_interval_schedule_is_saved_audited_and_announced_to_beat(admin_cl
 
 
 def test_crontab_schedule_carries_its_timezone(admin_client):
-    response = post_add(admin_client, schedule_type="crontab", crontab_minute="30",
-                        crontab_hour="2", crontab_timezone="Europe/Paris")
+    response = post_add(
+        admin_client,
+        schedule_type="crontab",
+        crontab_minute="30",
+        crontab_hour="2",
+        crontab_timezone="Europe/Paris",
+    )
 
     assert response.status_code == 302
     cron = PeriodicTask.objects.get(name="nightly report").crontab
@@ -117,17 +148,27 @@ def test_crontab_schedule_carries_its_timezone(admin_client):
 
 
 def test_clocked_schedule_runs_once(admin_client):
-    response = post_add(admin_client, schedule_type="clocked",
-                        clocked_clocked_time_0="2031-01-02", clocked_clocked_time_1="03:04:05")
+    response = post_add(
+        admin_client,
+        schedule_type="clocked",
+        clocked_clocked_time_0="2031-01-02",
+        clocked_clocked_time_1="03:04:05",
+    )
 
     assert response.status_code == 302
     task = PeriodicTask.objects.get(name="nightly report")
-    assert task.one_off and task.clocked.clocked_time.year == 2031
+    assert task.one_off
+    assert task.clocked.clocked_time.year == 2031
 
 
 def test_solar_schedule_is_saved(admin_client):
-    response = post_add(admin_client, schedule_type="solar", solar_event="sunrise",
-                        solar_latitude="48.85", solar_longitude="2.35")
+    response = post_add(
+        admin_client,
+        schedule_type="solar",
+        solar_event="sunrise",
+        solar_latitude="48.85",
+        solar_longitude="2.35",
+    )
 
     assert response.status_code == 302
     assert PeriodicTask.objects.get(name="nightly report").solar.event == "sunrise"
@@ -136,8 +177,12 @@ def test_solar_schedule_is_saved(admin_client):
 def test_editing_a_schedule_records_only_the_fields_that_changed(admin_client, report_schedule):
     url = reverse("admin:django_celery_beat_periodictask_change", args=[report_schedule.pk])
 
-    response = admin_client.post(url, form_data(name="hourly report", interval_every="300",
-                                                 kwargs='{"since_hours": 1}', queue="reports"))
+    response = admin_client.post(
+        url,
+        form_data(
+            name="hourly report", interval_every="300", kwargs='{"since_hours": 1}', queue="reports"
+        ),
+    )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     change = ScheduleChange.objects.filter(periodic_task=report_schedule).first()
