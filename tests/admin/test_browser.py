@@ -84,10 +84,10 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         assert "every 2 seconds" in browser.find_element(By.ID, "schedule-words").text
 
         # When they pause it (no end time)
+        reloads = beat.output().count("Schedule changed")
         browser.find_element(By.ID, "pause").click()
         browser.find_element(By.ID, "pause-submit").click()
         assert "1 schedule(s) paused." in browser.page_source
-        reloads = beat.output().count("Schedule changed")
         wait_for(
             lambda: beat.output().count("Schedule changed") > reloads,
             timeout=20,
