@@ -97,3 +97,25 @@ def test_revoking_a_running_run_says_revoke_requested_and_terminate_stops_it(
     assert http.post(f"/api/runs/{run_id}/revoke", token=trigger_token).body["outcome"] == (
         "already finished"
     )
+
+
+def test_concurrent_requests_with_one_idempotency_key_start_one_run(http, trigger_token):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.api.conftest import HttpClient
+
+    def send(_):
+        client = HttpClient(f"http://{http.host}:{http.port}")
+        return client.post(
+            "/api/jobs/jobs.demo.add/runs",
+            {"kwargs": {"x": 3, "y": 4}},
+            token=trigger_token,
+            headers={"Idempotency-Key": "race-1"},
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(send, range(8)))
+
+    assert {a.status for a in answers} == {202}
+    assert len({a.body["id"] for a in answers}) == 1
+    assert Run.objects.filter(idempotency_key="race-1").count() == 1
