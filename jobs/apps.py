@@ -7,7 +7,12 @@ from django.apps import AppConfig
 #: Every module of job definitions. Celery's autodiscovery only looks at `tasks.py`, so
 #: the modules are imported here, once, whatever process starts (web, worker, schedulers).
 JOB_MODULES = (
-    "jobs.reports", "jobs.email", "jobs.maintenance", "jobs.health", "jobs.schedules", "jobs.demo",
+    "jobs.reports",
+    "jobs.email",
+    "jobs.maintenance",
+    "jobs.health",
+    "jobs.schedules",
+    "jobs.demo",
 )
 
 

@@ -11,10 +11,9 @@ class TaskcenterConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        # checks registers system checks; results_backend stamps enqueue time on messages.
-        from taskcenter import checks, results_backend  # noqa: F401
-        from taskcenter import admin_api  # noqa: F401  (tokens, runs and dead letters)
-        from taskcenter import dispatch, run_hooks
+        # checks registers system checks; results_backend stamps enqueue time on messages;
+        # admin_api registers the admin of API tokens, runs and dead letters.
+        from taskcenter import admin_api, checks, dispatch, results_backend, run_hooks  # noqa: F401
         from taskcenter.services.permissions import job_permissions_sync
 
         dispatch.register_task_hooks(
