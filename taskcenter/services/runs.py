@@ -121,7 +121,7 @@ def run_trigger(
                 idempotency_key=idempotency_key or None,
             )
             try:
-                job.task.apply_async(kwargs=bound, task_id=run.id, **clean)
+                dispatch.submit(job_name, kwargs=bound, task_id=run.id, **clean)
             except dispatch.BROKER_ERRORS as exc:
                 raise BrokerUnavailableError("the task broker is unreachable") from exc
     except IntegrityError:
