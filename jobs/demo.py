@@ -31,8 +31,10 @@ def slow(
 
 @celery_job(
     "jobs.demo.call_downstream",
-    # Short waits so a demo (and the tests) see the whole retry cycle in seconds.
-    retry=RetryPolicy(on=(ConnectionError,), max_retries=2, backoff=1, backoff_max=2),
+    # Short waits (1 s, then 2 s) so a demo, and the tests, see the whole retry cycle in
+    # seconds. No jitter here: Celery's full jitter can draw a 0 s wait, and then the RETRY
+    # state would flash by unseen; jobs talking to real services keep it (see email.py).
+    retry=RetryPolicy(on=(ConnectionError,), max_retries=2, backoff=1, backoff_max=2, jitter=False),
 )
 def call_downstream(name: str) -> str:
     """Call a downstream service that may be down; retried with backoff, then dead-lettered."""
