@@ -7,19 +7,23 @@ table and columns, so the result admin, `AsyncResult` and retention work unchang
 
 Every message also carries its enqueue time (`enqueued_at` header, set on publish), which
 becomes the row's `date_created`: `date_started - date_created` is then the real queue
-wait, whoever sent the task (beat, the admin, the API).
+wait, whoever sent the task (beat, the admin, the API). A scheduled run (a message with a
+`periodic_task_name` header) gets its PENDING row as soon as it is sent, so runs waiting
+in a queue show in the admin too; ordinary submissions stay write-free on publish.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 from celery import signals, states
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django_celery_results.backends.database import DatabaseBackend
 
 ENQUEUED_AT = "enqueued_at"
+logger = logging.getLogger(__name__)
 
 _COLUMNS = (
     "task_id",
@@ -55,6 +59,40 @@ def _stamp_enqueue_time(headers: dict[str, Any] | None = None, **kwargs: Any) ->
     """Record when the message was sent, for the queue wait shown in the admin."""
     if headers is not None:
         headers.setdefault(ENQUEUED_AT, datetime.now(UTC).isoformat())
+
+
+@signals.after_task_publish.connect(weak=False)
+def _record_scheduled_run(
+    sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
+    """Store a PENDING row for a scheduled run just sent; never overwrite a later state.
+
+    After the publish, not before: a message that never left leaves no row behind. If the
+    worker already stored STARTED, the insert is ignored.
+    """
+    if not headers or not headers.get("periodic_task_name") or not headers.get("id"):
+        return
+    from django_celery_results.models import TaskResult
+
+    try:
+        TaskResult.objects.bulk_create(
+            [
+                TaskResult(
+                    task_id=headers["id"],
+                    status=states.PENDING,
+                    task_name=sender,
+                    periodic_task_name=headers["periodic_task_name"],
+                    task_args=headers.get("argsrepr"),
+                    task_kwargs=headers.get("kwargsrepr"),
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    except DatabaseError:
+        # Visibility of a queued run is not worth failing the dispatch that already happened.
+        logger.warning("could not record PENDING for %s", headers["id"], exc_info=True)
 
 
 def _enqueued_at(request: Any, default: datetime) -> datetime:

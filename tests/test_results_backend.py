@@ -1,15 +1,19 @@
-"""The results backend: one upsert per state, STARTED visible, and the real queue wait."""
+"""The results backend: one upsert per state, PENDING and STARTED visible, the real queue wait."""
 
 from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
 from config.celery import app
 from taskcenter import dispatch
 from taskcenter.results_backend import UpsertDatabaseBackend
-from tests.conftest import wait_for
+from tests.conftest import start_beat, wait_for
+
+#: A queue no test worker listens to, so a sent run stays queued.
+UNCONSUMED = "nobody-consumes"
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -49,3 +53,32 @@ def test_a_failure_is_stored_with_its_traceback(celery_worker):
     assert row.date_started is not None
     with pytest.raises(ValueError, match="fmt must be"):
         dispatch.result(run.id, timeout=5)
+
+
+@pytest.mark.slow
+def test_a_scheduled_run_shows_as_pending_while_it_waits_in_the_queue(tmp_path):
+    # Given a schedule sent by stock beat to a queue no worker consumes
+    every, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+    PeriodicTask.objects.create(
+        name="queued",
+        task="jobs.reports.build_report",
+        interval=every,
+        queue=UNCONSUMED,
+        kwargs='{"since_hours": 1}',
+    )
+    beat = start_beat(tmp_path)
+    try:
+        # When beat sends it, then its PENDING row is there, with when it was queued
+        row = wait_for(
+            lambda: TaskResult.objects.filter(periodic_task_name="queued").first(),
+            timeout=40,
+            what="the PENDING row of the queued run",
+        )
+    finally:
+        beat.stop()
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(UNCONSUMED)
+
+    assert row.status == "PENDING"
+    assert row.task_name == "jobs.reports.build_report"
+    assert "since_hours" in row.task_kwargs

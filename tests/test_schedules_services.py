@@ -176,3 +176,17 @@ def test_run_now_that_cannot_reach_the_broker_fails_loudly_and_marks_its_row(
     row = TaskResult.objects.get(periodic_task_name="report")
     assert row.status == "FAILURE"
     assert "not sent to the broker" in row.traceback
+
+
+def test_run_now_shows_as_pending_before_it_is_sent(alice, django_capture_on_commit_callbacks):
+    from django_celery_results.models import TaskResult
+
+    task = make(alice)
+
+    with django_capture_on_commit_callbacks(execute=False) as sends:
+        task_id = svc.schedule_run_now(user=alice, task=task)
+
+    row = TaskResult.objects.get(task_id=task_id)
+    assert len(sends) == 1  # the publish waits for the commit
+    assert (row.status, row.periodic_task_name) == ("PENDING", "report")
+    assert ScheduleChange.objects.get(action="run_now").task_id == task_id

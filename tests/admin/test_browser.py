@@ -86,6 +86,7 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         # When they pause it (no end time)
         reloads = beat.output().count("Schedule changed")
         browser.find_element(By.ID, "pause").click()
+        reloads = beat.output().count("Schedule changed")
         browser.find_element(By.ID, "pause-submit").click()
         assert "1 schedule(s) paused." in browser.page_source
         wait_for(
