@@ -1,0 +1,299 @@
+"""TaskcenterScheduler: django-celery-beat's DatabaseScheduler with one leader, an
+incremental change feed, a heap keyed by schedule and slots stored before they are sent.
+
+What differs from the stock scheduler, and why:
+- Only the holder of the leader lease (taskcenter.beat.leader) dispatches, and it checks
+  the lease before every message; a standby only tries to take the lease.
+- Changes come from the trigger-fed change feed (taskcenter.beat.changes), so bulk and
+  raw SQL edits arrive; only the changed rows are reloaded and re-heaped, and there is no
+  O(N) `schedules_equal` pass per tick.
+- The slot being dispatched is written as `last_run_at` before the message is published
+  (at-most-once), reverted if the publish fails, and never kept only in memory, so a
+  restart or a new leader neither repeats nor loses a slot.
+- Missed slots (broker down, beat down) and overlap skips are recorded as ScheduleEvent
+  and handled by the schedule's catch-up policy (taskcenter.beat.slots.plan).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from taskcenter.beat import records
+from taskcenter.beat.changes import ChangeFeed
+from taskcenter.beat.entry import Gate, TaskcenterEntry
+from taskcenter.beat.leader import lease_for, make_ident
+from taskcenter.beat.slots import Action, plan
+from taskcenter.models import ScheduleEvent
+
+logger = logging.getLogger(__name__)
+
+#: Most entries handled in one tick, so lease renewal and change polls keep their pace.
+MAX_BATCH = 500
+#: Longest wait between publish retries of one schedule while the broker is away.
+MAX_RETRY_DELAY = 15.0
+
+
+class TaskcenterScheduler(DatabaseScheduler):
+    """Database scheduler for `celery -A config beat` (see the module docstring)."""
+
+    Entry = TaskcenterEntry
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.ident = make_ident()
+        self.ttl = float(settings.TASKCENTER_BEAT_LEASE_TTL)
+        self.poll_interval = float(settings.TASKCENTER_BEAT_POLL_INTERVAL)
+        self.grace = float(settings.TASKCENTER_BEAT_MISSED_GRACE)
+        self.lease = lease_for(
+            redis_url=settings.REDIS_URL, key=settings.TASKCENTER_BEAT_LEASE_KEY,
+            ident=self.ident, ttl=self.ttl,
+        )
+        self.feed = ChangeFeed()
+        self._entries: dict[int, TaskcenterEntry] = {}
+        self._heap: list[tuple[float, int, int, int]] = []
+        self._seq = itertools.count()
+        self._leader_since: datetime | None = None
+        self._next_lease = self._next_poll = self._next_beat = 0.0
+        self._next_housekeeping = time.monotonic() + 60
+        self._broker_down_until = 0.0
+        super().__init__(*args, **kwargs)
+
+    # --- setup and shutdown -------------------------------------------------------------
+
+    def setup_schedule(self) -> None:
+        self.install_default_entries(None)
+        self.update_from_dict(self.app.conf.beat_schedule)
+        records.instance_register(ident=self.ident, now=_now())
+        logger.info("beat %s: started, standing by until it holds the leader lease", self.ident)
+
+    def update_from_dict(self, mapping) -> None:
+        """Write static entries (beat_schedule, backend cleanup) as rows; the feed loads them."""
+        for name, fields in (mapping or {}).items():
+            try:
+                self.Entry.from_entry(name, app=self.app, **fields)
+            except Exception:
+                logger.exception("Cannot add entry %r to the database schedule", name)
+
+    def sync(self) -> None:
+        """Nothing to flush: slots are written when they are claimed."""
+
+    def close(self) -> None:
+        if self._leader_since is not None:
+            logger.info("beat %s: stopping, releasing the leader lease", self.ident)
+        self.lease.release()
+        try:
+            records.instance_stop(ident=self.ident)
+        except DatabaseError:
+            logger.warning("could not remove beat instance record", exc_info=True)
+        super().close()
+
+    @property
+    def schedule(self) -> dict[str, TaskcenterEntry]:
+        return {entry.name: entry for entry in self._entries.values()}
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def tick(self, *args, **kwargs) -> float:
+        """Renew the lease, apply changes, dispatch what is due; return seconds to sleep."""
+        clock = time.monotonic()
+        try:
+            if clock >= self._next_lease:
+                self._maintain_lease()
+                self._next_lease = clock + min(1.0, self.ttl / 4)
+            if self._leader_since is None:
+                return min(0.5, self.max_interval)
+            if clock >= self._next_poll:
+                close_old_connections()
+                self._apply_changes()
+                self._next_poll = clock + self.poll_interval
+            if clock >= self._next_housekeeping:
+                records.housekeeping(now=_now())
+                self._next_housekeeping = clock + 600
+            return self._dispatch_due()
+        except DatabaseError:
+            logger.exception("beat %s: database error, retrying", self.ident)
+            close_old_connections()
+            return 1.0
+
+    def _maintain_lease(self) -> None:
+        leading = self.lease.refresh()
+        now = _now()
+        if leading and self._leader_since is None:
+            self._leader_since = now
+            logger.info("beat %s: leading (lease ttl %ss); loading the schedule", self.ident,
+                        self.ttl)
+            self._load_all()
+        elif not leading and self._leader_since is not None:
+            self._step_down("lost the leader lease")
+        elif not leading and time.monotonic() >= self._next_beat:
+            logger.debug("beat %s: standing by (leader %s)", self.ident, self.lease.holder())
+        if time.monotonic() >= self._next_beat:
+            records.instance_heartbeat(ident=self.ident, is_leader=leading,
+                                       leader_since=self._leader_since, now=now)
+            self._next_beat = time.monotonic() + 1.0
+
+    def _step_down(self, why: str) -> None:
+        logger.warning("beat %s: standing by: %s", self.ident, why)
+        self._leader_since = None
+        self._entries.clear()
+        self._heap = []
+
+    # --- schedule loading ----------------------------------------------------------------
+
+    def _rows(self):
+        return self.Model.objects.select_related(
+            "interval", "crontab", "solar", "clocked", "settings"
+        )
+
+    def _load_all(self) -> None:
+        self.feed.start()
+        self._entries.clear()
+        self._heap = []
+        self._install(list(self._rows().filter(enabled=True)))
+
+    def _apply_changes(self) -> None:
+        batch = self.feed.poll()
+        if not batch.task_ids:
+            return
+        rows = list(self._rows().filter(pk__in=batch.task_ids, enabled=True))
+        old = {pk: self._entries.pop(pk) for pk in batch.task_ids if pk in self._entries}
+        self._install(rows, old)
+        records.changes_mark_applied(feed_ids=batch.feed_ids, now=_now())
+        logger.info("beat %s: applied %d schedule change(s)", self.ident, len(batch.task_ids))
+
+    def _install(self, rows, old: dict[int, TaskcenterEntry] | None = None) -> None:
+        fresh = []
+        for row in rows:
+            try:
+                entry = self.Entry(row, app=self.app)
+            except ValueError:
+                logger.exception("Cannot load schedule %r", row.name)
+                continue
+            if old and row.pk in old:
+                entry.carry_over(old[row.pk])
+            if entry.needs_persist:
+                fresh.append(entry.model)
+            self._entries[row.pk] = entry
+            self._push(entry, time.time())
+        records.slots_store(models=fresh)
+
+    def _push(self, entry: TaskcenterEntry, at: float) -> None:
+        heapq.heappush(self._heap, (at, next(self._seq), entry.model.pk, entry.version))
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def _due_batch(self) -> list[TaskcenterEntry]:
+        batch, now_ts = [], time.time()
+        while self._heap and self._heap[0][0] <= now_ts and len(batch) < MAX_BATCH:
+            _, _, pk, version = heapq.heappop(self._heap)
+            entry = self._entries.get(pk)
+            if entry is not None and entry.version == version:
+                batch.append(entry)
+        return batch
+
+    def _dispatch_due(self) -> float:
+        now = _now()
+        claimed, to_send = [], []
+        for entry in self._due_batch():
+            gate, until = entry.gate(now)
+            if gate == Gate.DROP:
+                self._entries.pop(entry.model.pk, None)
+                continue
+            if gate == Gate.WAIT:
+                self._push(entry, until.timestamp())
+                continue
+            decision = plan(entry.schedule, entry.last_run_at, now=now, grace=self.grace,
+                            catch_up=entry.catch_up, deadline=entry.catch_up_deadline)
+            if decision.action == Action.WAIT:
+                self._push(entry, decision.next_at.timestamp())
+                continue
+            previous = (entry.last_run_at, entry.model.total_run_count)
+            entry.last_run_at = entry.model.last_run_at = decision.last_run_at
+            claimed.append(entry.model)
+            if decision.action == Action.SEND and not self._overlaps(entry, decision, now):
+                entry.model.total_run_count += 1
+                to_send.append((entry, decision, previous))
+            elif decision.action == Action.SKIP:
+                self._record_missed(entry, decision, ScheduleEvent.Outcome.SKIPPED)
+            self._push(entry, decision.next_at.timestamp())
+        records.slots_store(models=claimed)
+        reverted = [self._send(entry, decision, previous) for entry, decision, previous in to_send]
+        records.slots_store(models=[model for model in reverted if model is not None])
+        if not self._heap:
+            return self.poll_interval
+        return max(0.0, min(self._heap[0][0] - time.time(), self.poll_interval))
+
+    def _overlaps(self, entry: TaskcenterEntry, decision, now: datetime) -> bool:
+        if entry.overlap != "skip" or not records.run_still_busy(
+            task_name=entry.name, last_task_id=entry.last_task_id,
+            last_sent_at=entry.last_sent_at, now=now,
+        ):
+            return False
+        logger.info("beat: skipping %s at %s: previous run still running", entry.name,
+                    decision.slot)
+        records.event_record(task_id=entry.model.pk, kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
+                             slot=decision.slot, reason=f"previous run {entry.last_task_id or ''}"
+                             " still running")
+        return True
+
+    def _send(self, entry: TaskcenterEntry, decision, previous):
+        """Publish one claimed slot; on failure revert the claim and return the model."""
+        error = None
+        if not self.lease.held():
+            error = "leader lease lost before publishing"
+        elif time.monotonic() < self._broker_down_until:
+            error = "broker unavailable (recent publish failed)"
+        else:
+            try:
+                result = self.apply_async(entry, producer=self.producer, advance=False)
+            except Exception as exc:
+                error = f"broker unavailable: {exc}"
+                self._broker_down_until = time.monotonic() + 1.0
+                logger.warning("beat: could not publish %s: %s", entry.name, exc)
+        if error is None:
+            entry.last_task_id = getattr(result, "id", None)
+            entry.last_sent_at = _now()
+            entry.retry_delay = 0.0
+            logger.info("beat: sent %s for slot %s", entry.name, decision.slot.isoformat())
+            if entry.pending_event_id is not None:
+                records.event_resolve(event_id=entry.pending_event_id, slots=max(1, decision.missed),
+                                      outcome=ScheduleEvent.Outcome.RAN_ONCE)
+                entry.pending_event_id = None
+            elif decision.missed:
+                self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
+            return None
+        entry.last_run_at, entry.model.total_run_count = previous
+        entry.model.last_run_at = entry.last_run_at
+        if self._leader_since is not None and entry.pending_event_id is None:
+            entry.pending_event_id = records.event_record(
+                task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED, slot=decision.slot,
+                outcome=ScheduleEvent.Outcome.PENDING, reason=error,
+            )
+        entry.retry_delay = min(max(1.0, entry.retry_delay * 2), MAX_RETRY_DELAY)
+        entry.version += 1  # drop the heap item pushed for the next slot: retry this one
+        self._push(entry, time.time() + entry.retry_delay)
+        return entry.model
+
+    def _record_missed(self, entry: TaskcenterEntry, decision, outcome: str) -> None:
+        if entry.pending_event_id is not None:
+            records.event_resolve(event_id=entry.pending_event_id, slots=decision.missed,
+                                  outcome=outcome)
+            entry.pending_event_id = None
+            return
+        logger.warning("beat: %s missed %d slot(s) from %s: %s", entry.name, decision.missed,
+                       decision.slot, outcome)
+        records.event_record(task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED,
+                             slot=decision.slot, slots=decision.missed, outcome=outcome,
+                             reason="not dispatched in time (beat or broker down)")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
