@@ -37,6 +37,15 @@ def event_record(
     return event.pk
 
 
+def events_pending() -> list[tuple[int, int]]:
+    """Return (task id, event id) of missed slots still waiting for the broker."""
+    return list(
+        ScheduleEvent.objects.filter(
+            kind=ScheduleEvent.Kind.MISSED, outcome=ScheduleEvent.Outcome.PENDING
+        ).order_by("-slot").values_list("periodic_task_id", "pk")
+    )
+
+
 def event_resolve(*, event_id: int, outcome: str, slots: int) -> None:
     """Set how a pending missed slot was finally handled."""
     ScheduleEvent.objects.filter(pk=event_id).update(

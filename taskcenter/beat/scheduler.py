@@ -85,6 +85,9 @@ class TaskcenterScheduler(DatabaseScheduler):
         """Nothing to flush: slots are written when they are claimed."""
 
     def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         if self._leader_since is not None:
             logger.info("beat %s: stopping, releasing the leader lease", self.ident)
         self.lease.release()
@@ -157,6 +160,10 @@ class TaskcenterScheduler(DatabaseScheduler):
         self._entries.clear()
         self._heap = []
         self._install(list(self._rows().filter(enabled=True)))
+        # Publishes that failed under an earlier leader are resolved by this one.
+        for task_id, event_id in records.events_pending():
+            if task_id in self._entries:
+                self._entries[task_id].pending_event_id = event_id
 
     def _apply_changes(self) -> None:
         batch = self.feed.poll()
@@ -247,11 +254,15 @@ class TaskcenterScheduler(DatabaseScheduler):
         """Publish one claimed slot; on failure revert the claim and return the model."""
         error = None
         if not self.lease.held():
-            error = "leader lease lost before publishing"
-        elif time.monotonic() < self._broker_down_until:
+            # Not ours to revert any more: the slot stays claimed (at most once).
+            logger.warning("beat: lease expired before publishing %s; not sent", entry.name)
+            return None
+        if time.monotonic() < self._broker_down_until:
             error = "broker unavailable (recent publish failed)"
         else:
             try:
+                # The slot travels with the message, so consumers can de-duplicate.
+                entry.options["headers"]["taskcenter_slot"] = decision.last_run_at.isoformat()
                 result = self.apply_async(entry, producer=self.producer, advance=False)
             except Exception as exc:
                 error = f"broker unavailable: {exc}"
@@ -263,7 +274,8 @@ class TaskcenterScheduler(DatabaseScheduler):
             entry.retry_delay = 0.0
             logger.info("beat: sent %s for slot %s", entry.name, decision.slot.isoformat())
             if entry.pending_event_id is not None:
-                records.event_resolve(event_id=entry.pending_event_id, slots=max(1, decision.missed),
+                records.event_resolve(event_id=entry.pending_event_id,
+                                      slots=max(1, decision.missed),
                                       outcome=ScheduleEvent.Outcome.RAN_ONCE)
                 entry.pending_event_id = None
             elif decision.missed:
@@ -271,7 +283,7 @@ class TaskcenterScheduler(DatabaseScheduler):
             return None
         entry.last_run_at, entry.model.total_run_count = previous
         entry.model.last_run_at = entry.last_run_at
-        if self._leader_since is not None and entry.pending_event_id is None:
+        if entry.pending_event_id is None:
             entry.pending_event_id = records.event_record(
                 task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED, slot=decision.slot,
                 outcome=ScheduleEvent.Outcome.PENDING, reason=error,

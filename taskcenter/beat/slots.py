@@ -112,11 +112,12 @@ def plan(
     slot = next_slot(sched, last_run_at, now=now)
     if slot > now:
         return Plan(Action.WAIT, None, None, 0, slot)
+    if (now - slot).total_seconds() <= grace:
+        # Late within the grace period: send this slot; the next, if also due, follows at
+        # once, so a short gap (leader handover, restart) loses no slot.
+        return Plan(Action.SEND, slot, slot, 0, next_slot(sched, slot, now=now))
     latest, count = latest_slot(sched, slot, now=now)
     following = next_slot(sched, latest, now=now)
-    if (now - slot).total_seconds() <= grace:
-        # Late within the grace period: one run, on time as far as anyone can tell.
-        return Plan(Action.SEND, slot, latest, 0, following)
     if catch_up == "skip" and (now - latest).total_seconds() > deadline:
         return Plan(Action.SKIP, slot, latest, count, following)
     return Plan(Action.SEND, slot, latest, count, following)
