@@ -206,6 +206,9 @@ class TaskcenterScheduler(DatabaseScheduler):
         return batch
 
     def _dispatch_due(self) -> float:
+        if not self.lease.held():
+            self._step_down("the leader lease expired before it could be renewed")
+            return min(0.5, self.max_interval)
         now = _now()
         claimed, to_send = [], []
         for entry in self._due_batch():
@@ -254,11 +257,11 @@ class TaskcenterScheduler(DatabaseScheduler):
         """Publish one claimed slot; on failure revert the claim and return the model."""
         error = None
         if not self.lease.held():
-            # Not ours to revert any more: the slot stays claimed (at most once).
-            logger.warning("beat: lease expired before publishing %s; not sent", entry.name)
-            return None
-        if time.monotonic() < self._broker_down_until:
-            error = "broker unavailable (recent publish failed)"
+            # Still inside the TTL's safety margin: nobody else can hold it yet, so the
+            # claim is reverted and the next leader sends this slot.
+            error = "leader lease expired before publishing"
+        elif time.monotonic() < self._broker_down_until:
+            error = "broker unavailable (a publish just failed)"
         else:
             try:
                 # The slot travels with the message, so consumers can de-duplicate.
@@ -273,17 +276,12 @@ class TaskcenterScheduler(DatabaseScheduler):
             entry.last_sent_at = _now()
             entry.retry_delay = 0.0
             logger.info("beat: sent %s for slot %s", entry.name, decision.slot.isoformat())
-            if entry.pending_event_id is not None:
-                records.event_resolve(event_id=entry.pending_event_id,
-                                      slots=max(1, decision.missed),
-                                      outcome=ScheduleEvent.Outcome.RAN_ONCE)
-                entry.pending_event_id = None
-            elif decision.missed:
+            if entry.pending_event_id is not None or decision.missed:
                 self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
             return None
         entry.last_run_at, entry.model.total_run_count = previous
         entry.model.last_run_at = entry.last_run_at
-        if entry.pending_event_id is None:
+        if entry.pending_event_id is None and self.lease.held():
             entry.pending_event_id = records.event_record(
                 task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED, slot=decision.slot,
                 outcome=ScheduleEvent.Outcome.PENDING, reason=error,
@@ -294,13 +292,13 @@ class TaskcenterScheduler(DatabaseScheduler):
         return entry.model
 
     def _record_missed(self, entry: TaskcenterEntry, decision, outcome: str) -> None:
-        if entry.pending_event_id is not None:
-            records.event_resolve(event_id=entry.pending_event_id, slots=decision.missed,
-                                  outcome=outcome)
-            entry.pending_event_id = None
-            return
         logger.warning("beat: %s missed %d slot(s) from %s: %s", entry.name, decision.missed,
                        decision.slot, outcome)
+        if entry.pending_event_id is not None:
+            records.event_resolve(event_id=entry.pending_event_id,
+                                  slots=max(1, decision.missed), outcome=outcome)
+            entry.pending_event_id = None
+            return
         records.event_record(task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED,
                              slot=decision.slot, slots=decision.missed, outcome=outcome,
                              reason="not dispatched in time (beat or broker down)")
