@@ -35,7 +35,8 @@ def test_only_one_holder_and_the_holder_renews(pair):
     assert first.refresh() is True
     assert second.refresh() is False
     assert first.refresh() is True
-    assert first.held() and not second.held()
+    assert first.held()
+    assert not second.held()
     assert second.holder() == "a"
 
 

@@ -28,7 +28,8 @@ def test_two_beats_dispatch_each_slot_once_and_standby_takes_over_within_ttl(bea
     wait_for_log(second, "standing by")
     wait_for(lambda: len(outbox.of("tick")) >= 4, timeout=20, what="four dispatches")
     status = beat_leader_status()
-    assert status.leader and status.leader in first.output()
+    assert status.leader
+    assert status.leader in first.output()
     assert "beat: sent" not in second.output()
 
     # when the leader dies without releasing its lease
@@ -88,6 +89,7 @@ def test_restart_keeps_last_run_neither_repeating_nor_postponing(beats, outbox):
     for task in (fresh, ran):
         assert PeriodicTask.objects.get(pk=task.pk).last_run_at == stored[task.pk]
     assert len(outbox.of("due")) == 1
-    assert outbox.of("fresh") == [] and outbox.of("ran") == []
+    assert outbox.of("fresh") == []
+    assert outbox.of("ran") == []
     assert_consecutive(outbox.of("tick"), 1)
     assert PeriodicTask.objects.get(pk=due.pk).last_run_at == outbox.of("due")[0].slot

@@ -74,5 +74,6 @@ def test_change_is_pending_until_beat_applies_it_including_its_crontab_row():
     applied = change_applied_at(task_id=task.pk)
 
     assert pending.applied_at is None
-    assert applied.applied_at is not None and applied.changed_at == pending.changed_at
+    assert applied.applied_at is not None
+    assert applied.changed_at == pending.changed_at
     assert batch.task_ids == {task.pk}
