@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
@@ -20,10 +21,31 @@ _BUSY = ("STARTED", "RETRY", "RECEIVED")
 
 
 def slots_store(*, models: Iterable[PeriodicTask]) -> None:
-    """Write last_run_at/total_run_count of `models` in one UPDATE (no date_changed bump)."""
+    """Write last_run_at/total_run_count of `models` in one UPDATE per 500 rows.
+
+    Raw SQL because it runs for every dispatch batch: `bulk_update` builds the same
+    CASE statement through the ORM at several times the CPU cost. `date_changed` is not
+    touched, so the write is not a schedule change.
+    """
     rows = list(models)
-    if rows:
-        PeriodicTask.objects.bulk_update(rows, ["last_run_at", "total_run_count"], batch_size=1000)
+    adapt = connection.ops.adapt_datetimefield_value
+    table = PeriodicTask._meta.db_table
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
+        params: list = []
+        for row in chunk:
+            params += [row.pk, adapt(row.last_run_at)]
+        for row in chunk:
+            params += [row.pk, row.total_run_count]
+        params += [row.pk for row in chunk]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_run_at = CASE id {whens} END, "
+                f"total_run_count = CASE id {whens} END "
+                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                params,
+            )
 
 
 def event_record(

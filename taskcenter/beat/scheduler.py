@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 #: Most entries handled in one tick, so lease renewal and change polls keep their pace.
 MAX_BATCH = 500
+#: Wake-ups are at least this far apart while something is due soon: entries falling due
+#: in the meantime go out in one batch (one UPDATE), at most this much later.
+BATCH_WINDOW = 0.05
 #: Longest wait between publish retries of one schedule while the broker is away.
 MAX_RETRY_DELAY = 15.0
 
@@ -63,6 +66,7 @@ class TaskcenterScheduler(DatabaseScheduler):
         self._next_lease = self._next_poll = self._next_beat = 0.0
         self._next_housekeeping = time.monotonic() + 60
         self._broker_down_until = 0.0
+        self._closed = False
         super().__init__(*args, **kwargs)
 
     # --- setup and shutdown -------------------------------------------------------------
@@ -85,7 +89,7 @@ class TaskcenterScheduler(DatabaseScheduler):
         """Nothing to flush: slots are written when they are claimed."""
 
     def close(self) -> None:
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         if self._leader_since is not None:
@@ -105,6 +109,10 @@ class TaskcenterScheduler(DatabaseScheduler):
 
     def tick(self, *args, **kwargs) -> float:
         """Renew the lease, apply changes, dispatch what is due; return seconds to sleep."""
+        if self._closed:
+            # Closed by the SIGTERM handler: its SystemExit can be swallowed by a library
+            # it interrupted mid-publish, so leave the loop here instead of running on.
+            raise SystemExit()
         clock = time.monotonic()
         try:
             if clock >= self._next_lease:
@@ -238,7 +246,10 @@ class TaskcenterScheduler(DatabaseScheduler):
         records.slots_store(models=[model for model in reverted if model is not None])
         if not self._heap:
             return self.poll_interval
-        return max(0.0, min(self._heap[0][0] - time.time(), self.poll_interval))
+        wait = self._heap[0][0] - time.time()
+        if wait <= 0:
+            return 0.0
+        return min(max(wait, BATCH_WINDOW), self.poll_interval)
 
     def _overlaps(self, entry: TaskcenterEntry, decision, now: datetime) -> bool:
         if entry.overlap != "skip" or not records.run_still_busy(
