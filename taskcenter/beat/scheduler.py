@@ -291,7 +291,7 @@ class TaskcenterScheduler(DatabaseScheduler):
             entry.last_task_id = getattr(result, "id", None)
             entry.last_sent_at = _now()
             entry.retry_delay = 0.0
-            logger.info("beat: sent %s for slot %s", entry.name, decision.slot.isoformat())
+            logger.info("beat: sent %s for slot %s", entry.name, decision.slot)
             if entry.pending_event_id is not None or decision.missed:
                 self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
             return None
