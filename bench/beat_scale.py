@@ -81,15 +81,26 @@ class Drain(threading.Thread):
 def _reset(n: int, first_due: float) -> dict[str, float]:
     """Replace every schedule with N bench schedules; return name -> first due time."""
     with connection.cursor() as cursor:
-        for table in ("taskcenter_scheduleevent", "taskcenter_schedulesettings",
-                      "django_celery_beat_periodictask", "taskcenter_schedulechange"):
+        for table in (
+            "taskcenter_scheduleevent",
+            "taskcenter_schedulesettings",
+            "django_celery_beat_periodictask",
+            "taskcenter_schedulechange",
+        ):
             cursor.execute(f"DELETE FROM {table}")
     interval, _ = IntervalSchedule.objects.get_or_create(every=PERIOD, period="seconds")
     due = {f"bench-{i:05d}": first_due + PERIOD * i / n for i in range(n)}
     PeriodicTask.objects.bulk_create(
-        [PeriodicTask(name=name, task="bench.noop", interval=interval, queue=QUEUE,
-                      last_run_at=datetime.fromtimestamp(at - PERIOD, UTC))
-         for name, at in due.items()],
+        [
+            PeriodicTask(
+                name=name,
+                task="bench.noop",
+                interval=interval,
+                queue=QUEUE,
+                last_run_at=datetime.fromtimestamp(at - PERIOD, UTC),
+            )
+            for name, at in due.items()
+        ],
         batch_size=2000,
     )
     return due
@@ -101,8 +112,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
         else (values[0] if values else float("nan"))
+    )
 
 
 def run_one(scheduler: str, n: int, tmp: Path) -> dict[str, float]:
@@ -113,10 +127,26 @@ def run_one(scheduler: str, n: int, tmp: Path) -> dict[str, float]:
     drain.start()
     env = dict(os.environ, TASKCENTER_BEAT_LEASE_KEY=f"bench:beat:{scheduler}:{n}")
     beat = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "WARNING",
-         "-S", SCHEDULERS[scheduler], "--pidfile", str(tmp / f"{scheduler}-{n}.pid"),
-         "-s", str(tmp / f"{scheduler}-{n}.schedule")],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            "WARNING",
+            "-S",
+            SCHEDULERS[scheduler],
+            "--pidfile",
+            str(tmp / f"{scheduler}-{n}.pid"),
+            "-s",
+            str(tmp / f"{scheduler}-{n}.schedule"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     window_start = start + WARMUP
     time.sleep(max(0.0, window_start - time.time()))
@@ -130,7 +160,10 @@ def run_one(scheduler: str, n: int, tmp: Path) -> dict[str, float]:
         name = f"bench-added-{k:02d}"
         saved[name] = time.time()
         PeriodicTask.objects.create(
-            name=name, task="bench.noop", interval=interval, queue=QUEUE,
+            name=name,
+            task="bench.noop",
+            interval=interval,
+            queue=QUEUE,
             last_run_at=datetime.now(UTC) - timedelta(seconds=PERIOD),
         )
         time.sleep(0.5)
@@ -155,10 +188,16 @@ def run_one(scheduler: str, n: int, tmp: Path) -> dict[str, float]:
     pickups = [first.get(name, end) - at for name, at in saved.items()]
     missing = sum(1 for name in due if name not in first)
     return {
-        "scheduler": scheduler, "n": n, "rate": in_window / PERIOD,
-        "lag_p50": _pct(lags, 50), "lag_p99": _pct(lags, 99), "lag_max": max(lags),
-        "undispatched": missing, "cpu": cpu,
-        "pickup_p50": _pct(pickups, 50), "pickup_max": max(pickups),
+        "scheduler": scheduler,
+        "n": n,
+        "rate": in_window / PERIOD,
+        "lag_p50": _pct(lags, 50),
+        "lag_p99": _pct(lags, 99),
+        "lag_max": max(lags),
+        "undispatched": missing,
+        "cpu": cpu,
+        "pickup_p50": _pct(pickups, 50),
+        "pickup_max": max(pickups),
         "pickup_missing": sum(1 for name in saved if name not in first),
     }
 
@@ -176,18 +215,24 @@ def main() -> None:
                 result = run_one(scheduler, n, Path(tmp))
                 results.append(result)
                 print(json.dumps(result), flush=True)
-    print("\n| N | scheduler | rate/s (due N/30) | lag p50 s | lag p99 s | lag max s |"
-          " not sent | CPU core | pickup p50 s | pickup max s |")
+    print(
+        "\n| N | scheduler | rate/s (due N/30) | lag p50 s | lag p99 s | lag max s |"
+        " not sent | CPU core | pickup p50 s | pickup max s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['n']} | {r['scheduler']} | {r['rate']:.0f} | {r['lag_p50']:.3f} | "
-              f"{r['lag_p99']:.3f} | {r['lag_max']:.2f} | {r['undispatched']} | "
-              f"{r['cpu']:.0%} | {r['pickup_p50']:.2f} | {r['pickup_max']:.2f} |")
+        print(
+            f"| {r['n']} | {r['scheduler']} | {r['rate']:.0f} | {r['lag_p50']:.3f} | "
+            f"{r['lag_p99']:.3f} | {r['lag_max']:.2f} | {r['undispatched']} | "
+            f"{r['cpu']:.0%} | {r['pickup_p50']:.2f} | {r['pickup_max']:.2f} |"
+        )
     by = {(r["n"], r["scheduler"]): r for r in results}
     for n in args.sizes if len(args.schedulers) == 2 else ():
         stock, ours = by[(n, "stock")], by[(n, "ours")]
-        print(f"N={n}: p99 lag stock/ours = {stock['lag_p99'] / max(ours['lag_p99'], 1e-3):.0f}x,"
-              f" CPU stock/ours = {stock['cpu'] / max(ours['cpu'], 1e-3):.1f}x")
+        print(
+            f"N={n}: p99 lag stock/ours = {stock['lag_p99'] / max(ours['lag_p99'], 1e-3):.0f}x,"
+            f" CPU stock/ours = {stock['cpu'] / max(ours['cpu'], 1e-3):.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,12 @@ WATCHED = [
     ("clocked", "django_celery_beat_clockedschedule", "id"),
 ]
 #: Foreign key column on PeriodicTask for each schedule source.
-SOURCE_FK = {"interval": "interval_id", "crontab": "crontab_id", "solar": "solar_id",
-             "clocked": "clocked_id"}
+SOURCE_FK = {
+    "interval": "interval_id",
+    "crontab": "crontab_id",
+    "solar": "solar_id",
+    "clocked": "clocked_id",
+}
 
 
 def _now_sql(vendor: str) -> str:
@@ -56,8 +60,10 @@ def trigger_statements(vendor: str, table_columns: dict[str, list[str]]) -> list
         columns = [c for c in table_columns[table] if c not in BOOKKEEPING_COLUMNS]
         for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
             name = f"tc_feed_{table[-20:]}_{event[:3].lower()}"
-            insert = (f"INSERT INTO {FEED_TABLE} (source, row_id, changed_at) "
-                      f"VALUES ('{source}', {row}.{key}, {now})")
+            insert = (
+                f"INSERT INTO {FEED_TABLE} (source, row_id, changed_at) "
+                f"VALUES ('{source}', {row}.{key}, {now})"
+            )
             condition = _differs(vendor, columns) if event == "UPDATE" else ""
             if vendor == "mysql":
                 body = f"IF {condition} THEN {insert}; END IF" if condition else insert
@@ -78,7 +84,8 @@ def drop_statements() -> list[str]:
     """Return DROP TRIGGER statements for every trigger `trigger_statements` creates."""
     return [
         f"DROP TRIGGER IF EXISTS tc_feed_{table[-20:]}_{event}"
-        for _, table, _ in WATCHED for event in ("ins", "upd", "del")
+        for _, table, _ in WATCHED
+        for event in ("ins", "upd", "del")
     ]
 
 

@@ -31,7 +31,7 @@ def slots_store(*, models: Iterable[PeriodicTask]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     table = PeriodicTask._meta.db_table
     for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
+        chunk = rows[start : start + 500]
         whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
         params: list = []
         for row in chunk:
@@ -53,7 +53,11 @@ def event_record(
 ) -> int:
     """Record a missed or skipped slot; return its id."""
     event = ScheduleEvent.objects.create(
-        periodic_task_id=task_id, kind=kind, slot=slot, slots=slots, outcome=outcome,
+        periodic_task_id=task_id,
+        kind=kind,
+        slot=slot,
+        slots=slots,
+        outcome=outcome,
         reason=reason[:255],
     )
     return event.pk
@@ -64,7 +68,9 @@ def events_pending() -> list[tuple[int, int]]:
     return list(
         ScheduleEvent.objects.filter(
             kind=ScheduleEvent.Kind.MISSED, outcome=ScheduleEvent.Outcome.PENDING
-        ).order_by("-slot").values_list("periodic_task_id", "pk")
+        )
+        .order_by("-slot")
+        .values_list("periodic_task_id", "pk")
     )
 
 
@@ -75,8 +81,9 @@ def event_resolve(*, event_id: int, outcome: str, slots: int) -> None:
     )
 
 
-def run_still_busy(*, task_name: str, last_task_id: str | None, last_sent_at: datetime | None,
-                   now: datetime) -> bool:
+def run_still_busy(
+    *, task_name: str, last_task_id: str | None, last_sent_at: datetime | None, now: datetime
+) -> bool:
     """Return whether the previous run of a schedule is queued or running.
 
     A run older than the task time limit counts as finished whatever its record says:
@@ -96,13 +103,19 @@ def run_still_busy(*, task_name: str, last_task_id: str | None, last_sent_at: da
 def instance_register(*, ident: str, now: datetime) -> None:
     BeatInstance.objects.update_or_create(
         ident=ident,
-        defaults={"hostname": socket.gethostname(), "pid": os.getpid(), "is_leader": False,
-                  "started_at": now, "last_tick_at": now},
+        defaults={
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "is_leader": False,
+            "started_at": now,
+            "last_tick_at": now,
+        },
     )
 
 
-def instance_heartbeat(*, ident: str, is_leader: bool, leader_since: datetime | None,
-                       now: datetime) -> None:
+def instance_heartbeat(
+    *, ident: str, is_leader: bool, leader_since: datetime | None, now: datetime
+) -> None:
     """Store this beat's role and last tick (a leader also clears others' leader flag)."""
     BeatInstance.objects.filter(ident=ident).update(
         is_leader=is_leader, leader_since=leader_since, last_tick_at=now

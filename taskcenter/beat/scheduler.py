@@ -55,8 +55,10 @@ class TaskcenterScheduler(DatabaseScheduler):
         self.poll_interval = float(settings.TASKCENTER_BEAT_POLL_INTERVAL)
         self.grace = float(settings.TASKCENTER_BEAT_MISSED_GRACE)
         self.lease = lease_for(
-            redis_url=settings.REDIS_URL, key=settings.TASKCENTER_BEAT_LEASE_KEY,
-            ident=self.ident, ttl=self.ttl,
+            redis_url=settings.REDIS_URL,
+            key=settings.TASKCENTER_BEAT_LEASE_KEY,
+            ident=self.ident,
+            ttl=self.ttl,
         )
         self.feed = ChangeFeed()
         self._entries: dict[int, TaskcenterEntry] = {}
@@ -143,16 +145,18 @@ class TaskcenterScheduler(DatabaseScheduler):
         now = _now()
         if leading and self._leader_since is None:
             self._leader_since = now
-            logger.info("beat %s: leading (lease ttl %ss); loading the schedule", self.ident,
-                        self.ttl)
+            logger.info(
+                "beat %s: leading (lease ttl %ss); loading the schedule", self.ident, self.ttl
+            )
             self._load_all()
         elif not leading and self._leader_since is not None:
             self._step_down("lost the leader lease")
         elif not leading and time.monotonic() >= self._next_beat:
             logger.debug("beat %s: standing by (leader %s)", self.ident, self.lease.holder())
         if time.monotonic() >= self._next_beat:
-            records.instance_heartbeat(ident=self.ident, is_leader=leading,
-                                       leader_since=self._leader_since, now=now)
+            records.instance_heartbeat(
+                ident=self.ident, is_leader=leading, leader_since=self._leader_since, now=now
+            )
             self._next_beat = time.monotonic() + 1.0
 
     def _step_down(self, why: str) -> None:
@@ -232,8 +236,14 @@ class TaskcenterScheduler(DatabaseScheduler):
             if gate == Gate.WAIT:
                 self._push(entry, until.timestamp())
                 continue
-            decision = plan(entry.schedule, entry.last_run_at, now=now, grace=self.grace,
-                            catch_up=entry.catch_up, deadline=entry.catch_up_deadline)
+            decision = plan(
+                entry.schedule,
+                entry.last_run_at,
+                now=now,
+                grace=self.grace,
+                catch_up=entry.catch_up,
+                deadline=entry.catch_up_deadline,
+            )
             if decision.action == Action.WAIT:
                 self._push(entry, decision.next_at.timestamp())
                 continue
@@ -258,15 +268,21 @@ class TaskcenterScheduler(DatabaseScheduler):
 
     def _overlaps(self, entry: TaskcenterEntry, decision, now: datetime) -> bool:
         if entry.overlap != "skip" or not records.run_still_busy(
-            task_name=entry.name, last_task_id=entry.last_task_id,
-            last_sent_at=entry.last_sent_at, now=now,
+            task_name=entry.name,
+            last_task_id=entry.last_task_id,
+            last_sent_at=entry.last_sent_at,
+            now=now,
         ):
             return False
-        logger.info("beat: skipping %s at %s: previous run still running", entry.name,
-                    decision.slot)
-        records.event_record(task_id=entry.model.pk, kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
-                             slot=decision.slot, reason=f"previous run {entry.last_task_id or ''}"
-                             " still running")
+        logger.info(
+            "beat: skipping %s at %s: previous run still running", entry.name, decision.slot
+        )
+        records.event_record(
+            task_id=entry.model.pk,
+            kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
+            slot=decision.slot,
+            reason=f"previous run {entry.last_task_id or ''} still running",
+        )
         return True
 
     def _send(self, entry: TaskcenterEntry, decision, previous):
@@ -299,8 +315,11 @@ class TaskcenterScheduler(DatabaseScheduler):
         entry.model.last_run_at = entry.last_run_at
         if entry.pending_event_id is None and self.lease.held():
             entry.pending_event_id = records.event_record(
-                task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED, slot=decision.slot,
-                outcome=ScheduleEvent.Outcome.PENDING, reason=error,
+                task_id=entry.model.pk,
+                kind=ScheduleEvent.Kind.MISSED,
+                slot=decision.slot,
+                outcome=ScheduleEvent.Outcome.PENDING,
+                reason=error,
             )
         entry.retry_delay = min(max(1.0, entry.retry_delay * 2), MAX_RETRY_DELAY)
         entry.version += 1  # drop the heap item pushed for the next slot: retry this one
@@ -308,18 +327,28 @@ class TaskcenterScheduler(DatabaseScheduler):
         return entry.model
 
     def _record_missed(self, entry: TaskcenterEntry, decision, outcome: str) -> None:
-        logger.warning("beat: %s missed %d slot(s) from %s: %s", entry.name, decision.missed,
-                       decision.slot, outcome)
+        logger.warning(
+            "beat: %s missed %d slot(s) from %s: %s",
+            entry.name,
+            decision.missed,
+            decision.slot,
+            outcome,
+        )
         if entry.pending_event_id is not None:
-            records.event_resolve(event_id=entry.pending_event_id,
-                                  slots=max(1, decision.missed), outcome=outcome)
+            records.event_resolve(
+                event_id=entry.pending_event_id, slots=max(1, decision.missed), outcome=outcome
+            )
             entry.pending_event_id = None
             return
-        records.event_record(task_id=entry.model.pk, kind=ScheduleEvent.Kind.MISSED,
-                             slot=decision.slot, slots=decision.missed, outcome=outcome,
-                             reason="not dispatched in time (beat or broker down)")
+        records.event_record(
+            task_id=entry.model.pk,
+            kind=ScheduleEvent.Kind.MISSED,
+            slot=decision.slot,
+            slots=decision.missed,
+            outcome=outcome,
+            reason="not dispatched in time (beat or broker down)",
+        )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-

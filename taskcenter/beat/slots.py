@@ -62,7 +62,7 @@ def next_slot(sched: schedules.BaseSchedule, after: datetime, *, now: datetime) 
             hops = 0
             while (slot <= after or _wall(sched, slot) == _wall(sched, after)) and hops < 4:
                 # Repeated wall time, or no progress: look past it (bounded).
-                slot = (now + sched.remaining_estimate(max(slot, after) + timedelta(minutes=1)))
+                slot = now + sched.remaining_estimate(max(slot, after) + timedelta(minutes=1))
                 slot = slot.astimezone(UTC)
                 hops += 1
     finally:

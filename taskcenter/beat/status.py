@@ -38,9 +38,13 @@ def beat_leader_status(*, now: datetime | None = None) -> BeatStatus:
     if leader is None:
         return BeatStatus(None, None, None, None, None, True, standbys)
     return BeatStatus(
-        leader=leader.ident, hostname=leader.hostname, pid=leader.pid,
-        leader_since=leader.leader_since, last_tick_at=leader.last_tick_at,
-        stale=leader.last_tick_at < now - ttl, standbys=standbys,
+        leader=leader.ident,
+        hostname=leader.hostname,
+        pid=leader.pid,
+        leader_since=leader.leader_since,
+        last_tick_at=leader.last_tick_at,
+        stale=leader.last_tick_at < now - ttl,
+        standbys=standbys,
     )
 
 

@@ -46,11 +46,14 @@ class Outbox:
             message = json.loads(raw)
             body = json.loads(_b64(message["body"]))
             headers = message["headers"]
-            self.sent.append(Sent(
-                name=headers["periodic_task_name"],
-                slot=datetime.fromisoformat(headers["taskcenter_slot"]),
-                kwargs=body[1], seen=time.time(),
-            ))
+            self.sent.append(
+                Sent(
+                    name=headers["periodic_task_name"],
+                    slot=datetime.fromisoformat(headers["taskcenter_slot"]),
+                    kwargs=body[1],
+                    seen=time.time(),
+                )
+            )
         return self.sent
 
     def of(self, name: str) -> list[Sent]:
@@ -78,13 +81,17 @@ class Beats:
 
     def __init__(self, tmp: Path, **env: str) -> None:
         self.tmp = tmp
-        self.env = {"TASKCENTER_BEAT_LEASE_KEY": f"test:beat:{uuid.uuid4().hex[:8]}",
-                    "TASKCENTER_BEAT_LEASE_TTL": "4", **env}
+        self.env = {
+            "TASKCENTER_BEAT_LEASE_KEY": f"test:beat:{uuid.uuid4().hex[:8]}",
+            "TASKCENTER_BEAT_LEASE_TTL": "4",
+            **env,
+        }
         self.procs: list[Proc] = []
 
     def start(self, name: str, **env: str) -> Proc:
-        proc = start_beat(self.tmp, name=f"{name}-{len(self.procs)}",
-                          env=child_env(**{**self.env, **env}))
+        proc = start_beat(
+            self.tmp, name=f"{name}-{len(self.procs)}", env=child_env(**{**self.env, **env})
+        )
         self.procs.append(proc)
         return proc
 
@@ -120,13 +127,18 @@ def beats(transactional_db, tmp_path: Path) -> Iterator[Beats]:
     group.stop_all()
 
 
-def every(seconds: int, *, name: str, queue: str, last_run_at: datetime | None = None,
-          **fields) -> PeriodicTask:
+def every(
+    seconds: int, *, name: str, queue: str, last_run_at: datetime | None = None, **fields
+) -> PeriodicTask:
     """Create an interval schedule running a task nobody consumes on `queue`."""
     interval, _ = IntervalSchedule.objects.get_or_create(every=seconds, period="seconds")
     return PeriodicTask.objects.create(
-        name=name, task="tests.beat.noop", interval=interval, queue=queue,
-        last_run_at=last_run_at, **fields,
+        name=name,
+        task="tests.beat.noop",
+        interval=interval,
+        queue=queue,
+        last_run_at=last_run_at,
+        **fields,
     )
 
 
@@ -166,9 +178,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.tmp)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
 

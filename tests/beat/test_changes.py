@@ -31,8 +31,9 @@ def test_queryset_update_and_raw_sql_are_in_the_feed(task, feed):
     assert feed.poll().task_ids == {task.pk}
 
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE django_celery_beat_periodictask SET enabled = 0 WHERE id = %s",
-                       [task.pk])
+        cursor.execute(
+            "UPDATE django_celery_beat_periodictask SET enabled = 0 WHERE id = %s", [task.pk]
+        )
     assert feed.poll().task_ids == {task.pk}
 
 

@@ -22,14 +22,19 @@ PICKUP = 2.0
 def _first(outbox, name, since, predicate=lambda s: True):
     return wait_for(
         lambda: next((s for s in outbox.of(name) if s.seen >= since and predicate(s)), None),
-        timeout=10, interval=0.05, what=f"a dispatch of {name}",
+        timeout=10,
+        interval=0.05,
+        what=f"a dispatch of {name}",
     )
 
 
 def _quiet_after(outbox, names, since):
     """Let 3 s of 1 s slots pass (a control schedule keeps ticking), then list late sends."""
-    wait_for(lambda: [s for s in outbox.of("control") if s.seen > since + PICKUP + 1.5],
-             timeout=15, what="time to pass")
+    wait_for(
+        lambda: [s for s in outbox.of("control") if s.seen > since + PICKUP + 1.5],
+        timeout=15,
+        what="time to pass",
+    )
     return [s for s in outbox.read() if s.name in names and s.slot.timestamp() > since + PICKUP]
 
 
@@ -38,8 +43,11 @@ def test_created_edited_paused_and_deleted_schedules_are_honoured_within_2s(beat
     for name in ("control", "edit", "pause", "delete", "paused-until"):
         every(1, name=name, queue=outbox.queue)
     beats.start_leader()
-    wait_for(lambda: {"edit", "pause", "delete", "paused-until"} <= {s.name for s in outbox.read()},
-             timeout=20, what="every schedule dispatched once")
+    wait_for(
+        lambda: {"edit", "pause", "delete", "paused-until"} <= {s.name for s in outbox.read()},
+        timeout=20,
+        what="every schedule dispatched once",
+    )
 
     # when a schedule is created (already due), one edited, one paused, one deleted
     created_at = time.time()
@@ -57,8 +65,10 @@ def test_created_edited_paused_and_deleted_schedules_are_honoured_within_2s(beat
     task.enabled = False
     task.save()
     PeriodicTask.objects.get(name="delete").delete()
-    ScheduleSettings.objects.create(periodic_task=PeriodicTask.objects.get(name="paused-until"),
-                                    paused_until=now() + timedelta(hours=1))
+    ScheduleSettings.objects.create(
+        periodic_task=PeriodicTask.objects.get(name="paused-until"),
+        paused_until=now() + timedelta(hours=1),
+    )
     late = _quiet_after(outbox, {"pause", "delete", "paused-until"}, paused_at)
 
     # then each change is honoured within the budget, and beat says it picked them up
@@ -76,11 +86,15 @@ def test_bulk_updates_and_raw_sql_reach_beat_within_2s(beats, outbox):
     own = IntervalSchedule.objects.create(every=1, period="seconds")
     names = [f"bulk-{i}" for i in range(5)]
     for name in names:
-        PeriodicTask.objects.create(name=name, task="tests.beat.noop", interval=own,
-                                    queue=outbox.queue)
+        PeriodicTask.objects.create(
+            name=name, task="tests.beat.noop", interval=own, queue=outbox.queue
+        )
     beats.start_leader()
-    wait_for(lambda: set(names) <= {s.name for s in outbox.read()}, timeout=20,
-             what="each bulk schedule dispatched")
+    wait_for(
+        lambda: set(names) <= {s.name for s in outbox.read()},
+        timeout=20,
+        what="each bulk schedule dispatched",
+    )
 
     # when their kwargs change through QuerySet.update() (no signal, no date_changed)
     updated_at = time.time()
@@ -90,16 +104,23 @@ def test_bulk_updates_and_raw_sql_reach_beat_within_2s(beats, outbox):
     # and their shared interval row changes to 3 s, also with update()
     IntervalSchedule.objects.filter(pk=own.pk).update(every=3)
     stretched_at = time.time()
-    wait_for(lambda: len([s for s in outbox.of("bulk-0") if s.seen > stretched_at]) >= 3,
-             timeout=20, what="three dispatches at the new interval")
-    steps = [b.slot - a.slot for a, b in zip(outbox.of("bulk-0"), outbox.of("bulk-0")[1:],
-                                              strict=False) if a.seen > stretched_at + PICKUP]
+    wait_for(
+        lambda: len([s for s in outbox.of("bulk-0") if s.seen > stretched_at]) >= 3,
+        timeout=20,
+        what="three dispatches at the new interval",
+    )
+    steps = [
+        b.slot - a.slot
+        for a, b in zip(outbox.of("bulk-0"), outbox.of("bulk-0")[1:], strict=False)
+        if a.seen > stretched_at + PICKUP
+    ]
 
     # and raw SQL disables them
     disabled_at = time.time()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE django_celery_beat_periodictask SET enabled = 0 "
-                       "WHERE name LIKE 'bulk-%%'")
+        cursor.execute(
+            "UPDATE django_celery_beat_periodictask SET enabled = 0 WHERE name LIKE 'bulk-%%'"
+        )
     late = _quiet_after(outbox, set(names), disabled_at)
 
     # then beat honoured each within the budget

@@ -11,13 +11,16 @@ from tests.conftest import wait_for
 
 def _redis_pair(ttl=5.0):
     key = f"test:lease:{uuid.uuid4().hex[:8]}"
-    return (RedisLease(url=settings.REDIS_URL, key=key, ident="a", ttl=ttl),
-            RedisLease(url=settings.REDIS_URL, key=key, ident="b", ttl=ttl))
+    return (
+        RedisLease(url=settings.REDIS_URL, key=key, ident="a", ttl=ttl),
+        RedisLease(url=settings.REDIS_URL, key=key, ident="b", ttl=ttl),
+    )
 
 
 def _db_pair(ttl=5.0):
-    return DatabaseLease(key="leader", ident="a", ttl=ttl), DatabaseLease(key="leader", ident="b",
-                                                                          ttl=ttl)
+    return DatabaseLease(key="leader", ident="a", ttl=ttl), DatabaseLease(
+        key="leader", ident="b", ttl=ttl
+    )
 
 
 @pytest.fixture(params=["redis", "database"])

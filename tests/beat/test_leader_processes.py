@@ -66,24 +66,37 @@ def test_restart_keeps_last_run_neither_repeating_nor_postponing(beats, outbox):
     # given a weekly schedule that never ran, one that ran six days ago, one due in 3 s
     week = 7 * 24 * 3600
     weekly, _ = IntervalSchedule.objects.get_or_create(every=week, period="seconds")
-    fresh = PeriodicTask.objects.create(name="fresh", task="tests.beat.noop", interval=weekly,
-                                        queue=outbox.queue)
-    ran = PeriodicTask.objects.create(name="ran", task="tests.beat.noop", interval=weekly,
-                                      queue=outbox.queue, last_run_at=ago(6 * 24 * 3600))
-    due = PeriodicTask.objects.create(name="due", task="tests.beat.noop", interval=weekly,
-                                      queue=outbox.queue, last_run_at=ago(week - 3))
+    fresh = PeriodicTask.objects.create(
+        name="fresh", task="tests.beat.noop", interval=weekly, queue=outbox.queue
+    )
+    ran = PeriodicTask.objects.create(
+        name="ran",
+        task="tests.beat.noop",
+        interval=weekly,
+        queue=outbox.queue,
+        last_run_at=ago(6 * 24 * 3600),
+    )
+    due = PeriodicTask.objects.create(
+        name="due",
+        task="tests.beat.noop",
+        interval=weekly,
+        queue=outbox.queue,
+        last_run_at=ago(week - 3),
+    )
     every(1, name="tick", queue=outbox.queue)
     beat = beats.start_leader("before")
-    wait_for(lambda: PeriodicTask.objects.get(pk=fresh.pk).last_run_at, timeout=10,
-             what="the first last_run_at stored")
+    wait_for(
+        lambda: PeriodicTask.objects.get(pk=fresh.pk).last_run_at,
+        timeout=10,
+        what="the first last_run_at stored",
+    )
     wait_for(lambda: outbox.of("due"), timeout=15, what="the due weekly run")
     stored = {t.pk: t.last_run_at for t in PeriodicTask.objects.all()}
 
     # when beat restarts
     beat.stop()
     beat = beats.start_leader("after")
-    wait_for(lambda: beat.output().count("beat: sent tick") >= 3, timeout=15,
-             what="ticking again")
+    wait_for(lambda: beat.output().count("beat: sent tick") >= 3, timeout=15, what="ticking again")
 
     # then weekly runs are neither repeated nor pushed back; 1 s slots continue
     for task in (fresh, ran):

@@ -31,9 +31,16 @@ def scheduler():
 
 def _tasks(n, **fields):
     interval, _ = IntervalSchedule.objects.get_or_create(every=60, period="seconds")
-    return [PeriodicTask.objects.create(name=f"t{i}", task="tests.beat.noop", interval=interval,
-                                        queue=f"beat-unit-{uuid.uuid4().hex[:6]}", **fields)
-            for i in range(n)]
+    return [
+        PeriodicTask.objects.create(
+            name=f"t{i}",
+            task="tests.beat.noop",
+            interval=interval,
+            queue=f"beat-unit-{uuid.uuid4().hex[:6]}",
+            **fields,
+        )
+        for i in range(n)
+    ]
 
 
 def test_an_edit_to_one_schedule_reloads_only_that_row(scheduler):
@@ -45,8 +52,11 @@ def test_an_edit_to_one_schedule_reloads_only_that_row(scheduler):
     with CaptureQueriesContext(connection) as queries:
         scheduler._apply_changes()
 
-    loads = [q["sql"] for q in queries if "FROM `django_celery_beat_periodictask`" in q["sql"]
-             and q["sql"].startswith("SELECT")]
+    loads = [
+        q["sql"]
+        for q in queries
+        if "FROM `django_celery_beat_periodictask`" in q["sql"] and q["sql"].startswith("SELECT")
+    ]
     assert len(loads) == 1
     assert f"IN ({tasks[7].pk})" in loads[0]
     assert scheduler._entries[tasks[7].pk].kwargs == {"v": 2}

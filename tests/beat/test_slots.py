@@ -33,8 +33,9 @@ def _local(slots):
 def test_daily_cron_in_the_spring_gap_runs_once_that_day():
     cron = TzAwareCrontab(minute="30", hour="2", tz=BERLIN)
 
-    sent = _simulate(cron, start=datetime(2026, 3, 28, 12, tzinfo=UTC),
-                     end=datetime(2026, 3, 30, 12, tzinfo=UTC))
+    sent = _simulate(
+        cron, start=datetime(2026, 3, 28, 12, tzinfo=UTC), end=datetime(2026, 3, 30, 12, tzinfo=UTC)
+    )
 
     assert _local(sent) == ["03-29 03:30 CEST", "03-30 02:30 CEST"]
 
@@ -42,8 +43,11 @@ def test_daily_cron_in_the_spring_gap_runs_once_that_day():
 def test_daily_cron_in_the_autumn_repeat_runs_once_not_twice():
     cron = TzAwareCrontab(minute="30", hour="2", tz=BERLIN)
 
-    sent = _simulate(cron, start=datetime(2026, 10, 24, 12, tzinfo=UTC),
-                     end=datetime(2026, 10, 26, 12, tzinfo=UTC))
+    sent = _simulate(
+        cron,
+        start=datetime(2026, 10, 24, 12, tzinfo=UTC),
+        end=datetime(2026, 10, 26, 12, tzinfo=UTC),
+    )
 
     assert _local(sent) == ["10-25 02:30 CEST", "10-26 02:30 CET"]
 
@@ -51,10 +55,14 @@ def test_daily_cron_in_the_autumn_repeat_runs_once_not_twice():
 def test_half_hourly_cron_runs_each_wall_clock_slot_at_most_once_across_both_changes():
     cron = TzAwareCrontab(minute="*/30", hour="*", tz=BERLIN)
 
-    autumn = _simulate(cron, start=datetime(2026, 10, 24, 23, tzinfo=UTC),
-                       end=datetime(2026, 10, 25, 3, tzinfo=UTC))
-    spring = _simulate(cron, start=datetime(2026, 3, 29, 0, tzinfo=UTC),
-                       end=datetime(2026, 3, 29, 2, tzinfo=UTC))
+    autumn = _simulate(
+        cron,
+        start=datetime(2026, 10, 24, 23, tzinfo=UTC),
+        end=datetime(2026, 10, 25, 3, tzinfo=UTC),
+    )
+    spring = _simulate(
+        cron, start=datetime(2026, 3, 29, 0, tzinfo=UTC), end=datetime(2026, 3, 29, 2, tzinfo=UTC)
+    )
 
     for sent in (autumn, spring):
         walls = [s.astimezone(BERLIN).replace(tzinfo=None) for s in sent]
@@ -68,8 +76,9 @@ def test_due_slot_is_sent_and_stored_as_the_slot_not_the_clock():
     sched = schedules.schedule(timedelta(seconds=30))
     last = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
-    decision = plan(sched, last, now=last + timedelta(seconds=31), grace=10,
-                    catch_up="run_once", deadline=60)
+    decision = plan(
+        sched, last, now=last + timedelta(seconds=31), grace=10, catch_up="run_once", deadline=60
+    )
 
     assert decision.action == Action.SEND
     assert decision.last_run_at == last + timedelta(seconds=30)
@@ -105,8 +114,14 @@ def test_skip_policy_still_runs_a_missed_slot_within_its_deadline():
     sched = schedules.schedule(timedelta(minutes=10))
     last = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
-    decision = plan(sched, last, now=last + timedelta(minutes=10, seconds=30), grace=10,
-                    catch_up="skip", deadline=60)
+    decision = plan(
+        sched,
+        last,
+        now=last + timedelta(minutes=10, seconds=30),
+        grace=10,
+        catch_up="skip",
+        deadline=60,
+    )
 
     assert (decision.action, decision.missed) == (Action.SEND, 1)
 
@@ -120,8 +135,10 @@ def test_weekly_cron_missed_for_a_month_counts_its_slots_without_replaying_them(
 
     assert decision.action == Action.SEND
     assert decision.missed == 4
-    assert _local([decision.last_run_at, decision.next_at]) == ["02-02 09:00 CET",
-                                                                "02-09 09:00 CET"]
+    assert _local([decision.last_run_at, decision.next_at]) == [
+        "02-02 09:00 CET",
+        "02-09 09:00 CET",
+    ]
 
 
 def test_next_slot_of_an_interval_is_exactly_one_period_on():

@@ -22,8 +22,13 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 def _instance(ident, *, leader, ticked_ago=0.0):
     now = timezone.now()
     return BeatInstance.objects.create(
-        ident=ident, hostname="host", pid=1, is_leader=leader, started_at=now,
-        leader_since=now if leader else None, last_tick_at=now - timedelta(seconds=ticked_ago),
+        ident=ident,
+        hostname="host",
+        pid=1,
+        is_leader=leader,
+        started_at=now,
+        leader_since=now if leader else None,
+        last_tick_at=now - timedelta(seconds=ticked_ago),
     )
 
 
@@ -33,8 +38,11 @@ def test_leader_status_names_the_leader_its_last_tick_and_the_standbys():
 
     status = beat_leader_status()
 
-    assert (status.leader, status.last_tick_at, status.stale) == (leader.ident,
-                                                                  leader.last_tick_at, False)
+    assert (status.leader, status.last_tick_at, status.stale) == (
+        leader.ident,
+        leader.last_tick_at,
+        False,
+    )
     assert status.standbys == ["host:2:b"]
 
 
@@ -50,12 +58,19 @@ def test_missed_runs_of_a_schedule_and_of_all_schedules_newest_first():
     interval = IntervalSchedule.objects.create(every=60, period="seconds")
     task = PeriodicTask.objects.create(name="t", task="x", interval=interval)
     now = timezone.now()
-    older = records.event_record(task_id=task.pk, kind=ScheduleEvent.Kind.MISSED,
-                                 slot=now - timedelta(minutes=2), slots=2, outcome="ran_once")
-    newer = records.event_record(task_id=task.pk, kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
-                                 slot=now - timedelta(minutes=1))
-    records.event_record(task_id=task.pk, kind=ScheduleEvent.Kind.MISSED,
-                         slot=now - timedelta(days=3))
+    older = records.event_record(
+        task_id=task.pk,
+        kind=ScheduleEvent.Kind.MISSED,
+        slot=now - timedelta(minutes=2),
+        slots=2,
+        outcome="ran_once",
+    )
+    newer = records.event_record(
+        task_id=task.pk, kind=ScheduleEvent.Kind.SKIPPED_OVERLAP, slot=now - timedelta(minutes=1)
+    )
+    records.event_record(
+        task_id=task.pk, kind=ScheduleEvent.Kind.MISSED, slot=now - timedelta(days=3)
+    )
 
     assert [e.pk for e in schedule_missed_runs(task_id=task.pk)][:2] == [newer, older]
     assert [e.pk for e in missed_runs_recent(hours=24)] == [newer, older]
