@@ -44,8 +44,8 @@ class TaskcenterEntry(ModelEntry):
         self.version = 0
         self.last_task_id: str | None = None
         self.last_sent_at: datetime | None = None
-        #: ScheduleEvent id of a send failure still being retried, and the retry backoff.
-        self.pending_event_id: int | None = None
+        #: Whether a failed publish of this schedule is recorded and still being retried.
+        self.pending = False
         self.retry_delay = 0.0
 
     def _before(self, start: datetime) -> datetime:
@@ -75,7 +75,7 @@ class TaskcenterEntry(ModelEntry):
         self.version = old.version + 1
         self.last_task_id = old.last_task_id
         self.last_sent_at = old.last_sent_at
-        self.pending_event_id = old.pending_event_id
+        self.pending = old.pending
         self.retry_delay = old.retry_delay
 
 

@@ -63,22 +63,33 @@ def event_record(
     return event.pk
 
 
-def events_pending() -> list[tuple[int, int]]:
-    """Return (task id, event id) of missed slots still waiting for the broker."""
-    return list(
-        ScheduleEvent.objects.filter(
-            kind=ScheduleEvent.Kind.MISSED, outcome=ScheduleEvent.Outcome.PENDING
+def _pending(task_id: int | None = None):
+    rows = ScheduleEvent.objects.filter(
+        kind=ScheduleEvent.Kind.MISSED, outcome=ScheduleEvent.Outcome.PENDING
+    )
+    return rows if task_id is None else rows.filter(periodic_task_id=task_id)
+
+
+def tasks_with_pending_events() -> set[int]:
+    """Return ids of schedules whose failed publish still waits for the broker."""
+    return set(_pending().values_list("periodic_task_id", flat=True))
+
+
+def event_pending_record(*, task_id: int, slot: datetime, reason: str) -> None:
+    """Record a failed publish once per outage: nothing if one is already pending."""
+    if not _pending(task_id).exists():
+        event_record(
+            task_id=task_id,
+            kind=ScheduleEvent.Kind.MISSED,
+            slot=slot,
+            outcome=ScheduleEvent.Outcome.PENDING,
+            reason=reason,
         )
-        .order_by("-slot")
-        .values_list("periodic_task_id", "pk")
-    )
 
 
-def event_resolve(*, event_id: int, outcome: str, slots: int) -> None:
-    """Set how a pending missed slot was finally handled."""
-    ScheduleEvent.objects.filter(pk=event_id).update(
-        outcome=outcome, slots=slots, updated_at=timezone.now()
-    )
+def events_pending_resolve(*, task_id: int, outcome: str, slots: int) -> int:
+    """Set how the pending missed slot(s) of a schedule were handled; return how many."""
+    return _pending(task_id).update(outcome=outcome, slots=slots, updated_at=timezone.now())
 
 
 def run_still_busy(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import signal
 import time
 from datetime import UTC, datetime
 
@@ -68,8 +69,10 @@ class TaskcenterScheduler(DatabaseScheduler):
         self._next_lease = self._next_poll = self._next_beat = 0.0
         self._next_housekeeping = time.monotonic() + 60
         self._broker_down_until = 0.0
-        self._closed = False
+        self._closed = self._stop_requested = False
         super().__init__(*args, **kwargs)
+        if not kwargs.get("lazy"):
+            self._defer_stop_signals()
         if not settings.TASKCENTER_BEAT_SENT_EVENTS:
             # Beat records each dispatch itself (slot in the row and in the message); the
             # extra "task-sent" event per message is a second publish that costs about a
@@ -108,6 +111,24 @@ class TaskcenterScheduler(DatabaseScheduler):
             logger.warning("could not remove beat instance record", exc_info=True)
         super().close()
 
+    def _defer_stop_signals(self) -> None:
+        """Stop at the next tick on SIGTERM/SIGINT instead of inside a dispatch batch.
+
+        Celery's beat handler raises SystemExit wherever the main thread is, which can be
+        between storing a claimed slot and publishing it: that slot would be lost. The
+        loop sleeps at most half a second between ticks, so stopping stays prompt.
+        """
+
+        def request_stop(signum, frame) -> None:
+            self._stop_requested = True
+
+        self._stop_requested = False
+        try:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, request_stop)
+        except ValueError:  # not the main thread (beat embedded in a worker): keep Celery's
+            pass
+
     @property
     def schedule(self) -> dict[str, TaskcenterEntry]:
         return {entry.name: entry for entry in self._entries.values()}
@@ -116,15 +137,18 @@ class TaskcenterScheduler(DatabaseScheduler):
 
     def tick(self, *args, **kwargs) -> float:
         """Renew the lease, apply changes, dispatch what is due; return seconds to sleep."""
-        if self._closed:
-            # Closed by the SIGTERM handler: its SystemExit can be swallowed by a library
-            # it interrupted mid-publish, so leave the loop here instead of running on.
+        if self._closed or self._stop_requested:
+            # Between two ticks no slot is half-dispatched: a safe place to stop.
+            self.close()
             raise SystemExit()
         clock = time.monotonic()
         try:
             if clock >= self._next_lease:
                 self._maintain_lease()
-                self._next_lease = clock + min(1.0, self.ttl / 4)
+                # The leader renews every second; a standby asks more often, so it takes
+                # over within a quarter second of the lease expiring.
+                renew = min(1.0, self.ttl / 4)
+                self._next_lease = clock + (renew if self._leader_since else min(0.25, renew))
             if self._leader_since is None:
                 return min(0.5, self.max_interval)
             if clock >= self._next_poll:
@@ -173,14 +197,15 @@ class TaskcenterScheduler(DatabaseScheduler):
         )
 
     def _load_all(self) -> None:
+        self._broker_down_until = 0.0  # a new leadership tries the broker afresh
         self.feed.start()
         self._entries.clear()
         self._heap = []
         self._install(list(self._rows().filter(enabled=True)))
         # Publishes that failed under an earlier leader are resolved by this one.
-        for task_id, event_id in records.events_pending():
+        for task_id in records.tasks_with_pending_events():
             if task_id in self._entries:
-                self._entries[task_id].pending_event_id = event_id
+                self._entries[task_id].pending = True
 
     def _apply_changes(self) -> None:
         batch = self.feed.poll()
@@ -308,19 +333,14 @@ class TaskcenterScheduler(DatabaseScheduler):
             entry.last_sent_at = _now()
             entry.retry_delay = 0.0
             logger.info("beat: sent %s for slot %s", entry.name, decision.slot)
-            if entry.pending_event_id is not None or decision.missed:
+            if entry.pending or decision.missed:
                 self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
             return None
         entry.last_run_at, entry.model.total_run_count = previous
         entry.model.last_run_at = entry.last_run_at
-        if entry.pending_event_id is None and self.lease.held():
-            entry.pending_event_id = records.event_record(
-                task_id=entry.model.pk,
-                kind=ScheduleEvent.Kind.MISSED,
-                slot=decision.slot,
-                outcome=ScheduleEvent.Outcome.PENDING,
-                reason=error,
-            )
+        if not entry.pending and self.lease.held():
+            records.event_pending_record(task_id=entry.model.pk, slot=decision.slot, reason=error)
+            entry.pending = True
         entry.retry_delay = min(max(1.0, entry.retry_delay * 2), MAX_RETRY_DELAY)
         entry.version += 1  # drop the heap item pushed for the next slot: retry this one
         self._push(entry, time.time() + entry.retry_delay)
@@ -334,12 +354,13 @@ class TaskcenterScheduler(DatabaseScheduler):
             decision.slot,
             outcome,
         )
-        if entry.pending_event_id is not None:
-            records.event_resolve(
-                event_id=entry.pending_event_id, slots=max(1, decision.missed), outcome=outcome
+        if entry.pending:
+            entry.pending = False
+            resolved = records.events_pending_resolve(
+                task_id=entry.model.pk, slots=max(1, decision.missed), outcome=outcome
             )
-            entry.pending_event_id = None
-            return
+            if resolved:
+                return
         records.event_record(
             task_id=entry.model.pk,
             kind=ScheduleEvent.Kind.MISSED,
