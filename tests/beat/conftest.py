@@ -60,7 +60,12 @@ class Outbox:
         return [s for s in self.read() if s.name == name]
 
     def close(self) -> None:
-        self.client.delete(self.queue)
+        drop_queue(self.client, self.queue)
+
+
+def drop_queue(client: redis.Redis, queue: str) -> None:
+    """Delete a test queue and the exchange bindings kombu keeps for it."""
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def _b64(value: str) -> str:

@@ -38,7 +38,7 @@ def _quiet_after(outbox, names, since):
     return [s for s in outbox.read() if s.name in names and s.slot.timestamp() > since + PICKUP]
 
 
-def test_created_edited_paused_and_deleted_schedules_are_honoured_within_2s(beats, outbox):
+def test_created_edited_paused_and_deleted_schedules_are_honoured_within_2s(outbox, beats):
     # given a leader running four 1 s schedules
     for name in ("control", "edit", "pause", "delete", "paused-until"):
         every(1, name=name, queue=outbox.queue)
@@ -80,7 +80,7 @@ def test_created_edited_paused_and_deleted_schedules_are_honoured_within_2s(beat
     assert (state.applied_at - state.changed_at).total_seconds() < PICKUP
 
 
-def test_bulk_updates_and_raw_sql_reach_beat_within_2s(beats, outbox):
+def test_bulk_updates_and_raw_sql_reach_beat_within_2s(outbox, beats):
     # given five 1 s schedules on their own interval row, and a control
     every(1, name="control", queue=outbox.queue)
     own = IntervalSchedule.objects.create(every=1, period="seconds")

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 TTL = 4  # the lease TTL the beats fixture gives every beat
 
 
-def test_two_beats_dispatch_each_slot_once_and_standby_takes_over_within_ttl(beats, outbox):
+def test_two_beats_dispatch_each_slot_once_and_standby_takes_over_within_ttl(outbox, beats):
     # given a 1 s schedule and two beat processes on the same database and lease
     every(1, name="tick", queue=outbox.queue)
     first = beats.start_leader("first")
@@ -46,7 +46,7 @@ def test_two_beats_dispatch_each_slot_once_and_standby_takes_over_within_ttl(bea
     assert "beat: sent tick" in second.output()
 
 
-def test_graceful_stop_hands_the_lease_over_at_once(beats, outbox):
+def test_graceful_stop_hands_the_lease_over_at_once(outbox, beats):
     every(1, name="tick", queue=outbox.queue)
     first = beats.start_leader("first")
     second = beats.start("second")
@@ -63,7 +63,7 @@ def test_graceful_stop_hands_the_lease_over_at_once(beats, outbox):
     assert_consecutive(outbox.of("tick"), 1)
 
 
-def test_restart_keeps_last_run_neither_repeating_nor_postponing(beats, outbox):
+def test_restart_keeps_last_run_neither_repeating_nor_postponing(outbox, beats):
     # given a weekly schedule that never ran, one that ran six days ago, one due in 3 s
     week = 7 * 24 * 3600
     weekly, _ = IntervalSchedule.objects.get_or_create(every=week, period="seconds")

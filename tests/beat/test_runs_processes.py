@@ -14,7 +14,7 @@ from tests.conftest import start_worker, wait_for
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_overlap_skip_leaves_no_two_runs_of_a_schedule_running_at_once(beats, outbox, tmp_path):
+def test_overlap_skip_leaves_no_two_runs_of_a_schedule_running_at_once(outbox, beats, tmp_path):
     # given a worker and a 1 s schedule whose runs take 2.5 s, with overlap=skip
     worker, _ = start_worker(
         tmp_path, queues=outbox.queue, concurrency=2, extra=["-I", "tests.beat.tasks"]
@@ -99,8 +99,11 @@ def test_slots_missed_while_the_broker_is_down_are_recorded_and_caught_up(beats,
     ran = schedule_missed_runs(task_id=PeriodicTask.objects.get(name="run-once").pk)
     skipped = schedule_missed_runs(task_id=skipper.pk)
     assert [(e.kind, e.outcome) for e in ran] == [("missed", "ran_once")]
-    everything = list(ScheduleEvent.objects.values("periodic_task__name", "slot", "outcome",
-                                                   "reason", "slots", "pk"))
+    everything = list(
+        ScheduleEvent.objects.values(
+            "periodic_task__name", "slot", "outcome", "reason", "slots", "pk"
+        )
+    )
     assert [(e.kind, e.outcome) for e in skipped] == [("missed", "skipped")], everything
     assert ran[0].slots > 1
     assert skipped[0].slots > 1

@@ -13,6 +13,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from taskcenter.beat.scheduler import TaskcenterScheduler
 from taskcenter.models import ScheduleEvent
+from tests.beat.conftest import drop_queue
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -81,4 +82,4 @@ def test_slots_missed_while_beat_was_down_are_recorded_and_run_once(scheduler):
     assert task.last_run_at == last + timedelta(seconds=180)
     assert task.total_run_count == 1
     assert scheduler._entries[task.pk].last_task_id
-    redis.Redis.from_url(settings.REDIS_URL).delete(task.queue)
+    drop_queue(redis.Redis.from_url(settings.REDIS_URL), task.queue)
