@@ -3,6 +3,8 @@
 import time
 
 import pytest
+import redis
+from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from taskcenter.beat.status import beat_leader_status
@@ -107,3 +109,23 @@ def test_restart_keeps_last_run_neither_repeating_nor_postponing(outbox, beats):
     assert outbox.of("ran") == []
     assert_consecutive(outbox.of("tick"), 1)
     assert PeriodicTask.objects.get(pk=due.pk).last_run_at == outbox.of("due")[0].slot
+
+
+def test_leader_that_finds_its_lease_taken_stops_dispatching(outbox, beats):
+    # given a leader dispatching a 1 s schedule
+    every(1, name="tick", queue=outbox.queue)
+    beat = beats.start_leader()
+    wait_for(lambda: len(outbox.of("tick")) >= 2, timeout=20, what="dispatches")
+
+    # when another holder takes the lease key
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.set(beats.env["TASKCENTER_BEAT_LEASE_KEY"], "intruder", px=60_000)
+    wait_for_log(beat, "standing by: lost the leader lease", timeout=5)
+    log_at_loss = beat.output()
+    sent_then = len(outbox.of("tick"))
+    stopped_at = time.monotonic()
+    wait_for(lambda: time.monotonic() - stopped_at > 2.5, timeout=5, what="2.5 s to pass")
+
+    # then it sends nothing more
+    assert len(outbox.of("tick")) == sent_then
+    assert "beat: sent" not in beat.output()[len(log_at_loss) :]
