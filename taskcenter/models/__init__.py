@@ -2,6 +2,18 @@
 
 from taskcenter.models.api import ApiToken, DeadLetter, Run, Workflow
 from taskcenter.models.audit import ScheduleChange
+from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
 from taskcenter.models.schedules import ScheduleSettings
 
-__all__ = ["ApiToken", "DeadLetter", "Run", "ScheduleChange", "ScheduleSettings", "Workflow"]
+__all__ = [
+    "ApiToken",
+    "BeatInstance",
+    "BeatLease",
+    "DeadLetter",
+    "Run",
+    "ScheduleChange",
+    "ScheduleChangeFeed",
+    "ScheduleEvent",
+    "ScheduleSettings",
+    "Workflow",
+]

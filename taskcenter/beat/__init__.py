@@ -1,0 +1,38 @@
+"""The beat engine: `celery -A config beat` runs `scheduler.TaskcenterScheduler`.
+
+How it behaves, for operators:
+
+- **One leader.** Every beat process competes for a lease (Redis key
+  `TASKCENTER_BEAT_LEASE_KEY`, or the `BeatLease` row without Redis) with a TTL of
+  `TASKCENTER_BEAT_LEASE_TTL` seconds (15). Only the holder dispatches; it renews every
+  second and checks the lease before every message. A standby takes over when the lease
+  expires (at most the TTL after the leader died) or at once when the leader stops
+  cleanly. Each process logs "leading" or "standing by"; `status.beat_leader_status()`
+  reports the leader and its last tick.
+- **Changes in under 2 s.** Database triggers write every change to a schedule (task
+  row, its ScheduleSettings, interval/crontab/solar/clocked rows) into
+  `ScheduleChangeFeed`, whatever made it: admin, API, `QuerySet.update()`, a migration or raw
+  SQL. The leader reads the feed every `TASKCENTER_BEAT_POLL_INTERVAL` (0.5 s), reloads
+  only the named rows and stamps them applied (`status.change_applied_at()`).
+- **Slots, not clocks.** `last_run_at` holds the due time of the last slot handled, and
+  is written before the message is published (at most once: a crash between the write
+  and the publish loses that one slot rather than doubling it). A restart or a new
+  leader continues from the stored slot.
+- **Missed slots and the catch-up policy** (ScheduleSettings, defaults when a schedule
+  has none). A slot sent within `TASKCENTER_BEAT_MISSED_GRACE` (10 s) of its due time is
+  on time, and each such slot is sent. Slots older than that were missed (beat or the
+  broker was down) and are recorded as one `ScheduleEvent` (kind `missed`, first slot,
+  number of slots):
+  - `catch_up=run_once` (default): one run is sent for all of them (outcome `ran_once`);
+  - `catch_up=skip`: one run is sent if the latest missed slot is at most
+    `catch_up_deadline` seconds old, otherwise none (outcome `skipped`).
+  A publish that fails (broker down) is recorded at once as `missed`/`pending`, the slot
+  is un-claimed and retried with backoff (1 s doubling to 15 s); the record's outcome is
+  set when the retry finally runs or is skipped under the policy above.
+- **Overlap.** `overlap=skip` skips a slot while the schedule's previous run is queued
+  or running (its result is not final and it is younger than the task time limit); the
+  skip is recorded as a `ScheduleEvent` of kind `skipped_overlap`.
+- **Daylight saving.** Crontabs are evaluated in their own time zone; a slot in the
+  spring gap runs once at the first valid time after it, a wall-clock time repeated in
+  autumn runs once.
+"""
