@@ -19,3 +19,6 @@ for model in (PeriodicTask, TaskResult):
 admin.site.register(PeriodicTask, ScheduleAdmin)
 admin.site.register(TaskResult, ResultAdmin)
 admin.site.register(ScheduleChange, ScheduleChangeAdmin)
+
+# The index shows which beat leads and the runs it missed or skipped lately.
+admin.site.index_template = "admin/taskcenter/index.html"

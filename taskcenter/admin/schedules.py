@@ -20,6 +20,7 @@ from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from taskcenter.admin.forms import PauseForm, RunNowForm, ScheduleForm
+from taskcenter.beat.status import change_applied_at, schedule_missed_runs
 from taskcenter.selectors.schedules import (
     schedule_changes,
     schedule_in_words,
@@ -284,6 +285,8 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                 next_runs=schedule_next_runs(task=task) if task.enabled else [],
                 recent_runs=schedule_recent_runs(task=task),
                 paused_until=getattr(getattr(task, "settings", None), "paused_until", None),
+                beat_change=change_applied_at(task_id=task.pk),
+                missed_runs=schedule_missed_runs(task_id=task.pk),
                 can_run=self.has_run_permission(request),
                 can_change=self.has_change_permission(request, task),
             )

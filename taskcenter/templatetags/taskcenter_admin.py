@@ -1,0 +1,19 @@
+"""Admin template tags: the beat panel on the admin index."""
+
+from typing import Any
+
+from django import template
+
+from taskcenter.beat.status import beat_leader_status, missed_runs_recent
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/taskcenter/beat_panel.html")
+def beat_panel(hours: int = 24) -> dict[str, Any]:
+    """Show which beat leads, when it last ticked, and the slots missed or skipped lately."""
+    return {
+        "status": beat_leader_status(),
+        "missed": list(missed_runs_recent(hours=hours, limit=20)),
+        "hours": hours,
+    }
