@@ -9,6 +9,7 @@ from typing import Any
 
 from celery import states
 from celery.schedules import crontab as celery_crontab
+from celery.schedules import solar as celery_solar
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -178,7 +179,30 @@ def schedule_next_runs(
     if task.clocked_id:
         at = task.clocked.clocked_time
         return [NextRun(at=at.astimezone(tz))] if at > now and task.enabled else []
+    if task.solar_id:
+        return _solar_runs(task, now, count, tz)
     return []
+
+
+def _solar_runs(task: PeriodicTask, now: datetime, count: int, tz: Any) -> list[NextRun]:
+    """Walk Celery's own solar schedule (ephem) forward from `now`, one event at a time.
+
+    `remaining_estimate(after)` answers relative to the schedule's clock, not to `after`,
+    so the clock is pinned to `now` and each event is `now + estimate(previous + 1 min)`.
+    """
+    event = celery_solar(
+        task.solar.event,
+        float(task.solar.latitude),
+        float(task.solar.longitude),
+        nowfun=lambda: now,
+    )
+    runs: list[NextRun] = []
+    after = now
+    for _ in range(count):
+        at = now + event.remaining_estimate(after)
+        runs.append(NextRun(at=at.astimezone(tz)))
+        after = at + timedelta(minutes=1)
+    return runs
 
 
 def schedule_in_words(task: PeriodicTask) -> str:

@@ -214,3 +214,15 @@ def test_result_admin_filters_by_date_and_searches_by_task_id(admin_client):
 
     assert [r.pk for r in by_date] == [new.pk]
     assert [r.pk for r in by_id] == [old.pk]
+
+
+def test_next_runs_of_a_solar_schedule_are_the_next_sunrises(admin_user):
+    task = schedule(
+        admin_user, "dawn", solar={"event": "sunrise", "latitude": 48.85, "longitude": 2.35}
+    )
+
+    runs = schedule_next_runs(task=task, now=datetime(2026, 11, 28, 12, tzinfo=UTC))
+
+    # Paris sunrise in late November is a little after 07:00 UTC, one a day.
+    assert [r.at.astimezone(UTC).day for r in runs] == [29, 30, 1, 2, 3]
+    assert all(7 <= r.at.astimezone(UTC).hour < 8 for r in runs)
