@@ -18,7 +18,7 @@ from taskcenter.services.schedules import schedule_create, schedule_pause
 from tests.conftest import Proc, child_env, start_beat, wait_for
 
 NAME = "every second"
-SENT = f"Sending due task {NAME}"
+SENT = f"beat: sent {NAME} for slot"
 
 
 def test_resume_job_is_scheduled_by_the_local_scheduler():
@@ -60,13 +60,13 @@ def test_paused_schedule_is_not_dispatched_and_resumes_after_its_pause(celery_wo
             timeout=60,
             what="two dispatched runs",
         )
-        reloads = beat.output().count("Schedule changed")
+        reloads = beat.output().count("schedule change(s)")
 
         # When it is paused for a few seconds
         until = timezone.now() + timedelta(seconds=5)
         schedule_pause(user=user, task=task, until=until)
         wait_for(
-            lambda: beat.output().count("Schedule changed") > reloads,
+            lambda: beat.output().count("schedule change(s)") > reloads,
             timeout=20,
             what="beat to reload the schedule",
         )
