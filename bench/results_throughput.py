@@ -24,7 +24,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,20 +36,11 @@ VARIANTS = {
 }
 
 
-def setup(database_url: str, redis_url: str) -> None:
-    import MySQLdb
+from bench._common import mysql_database_create  # noqa: E402
 
-    parts = urlsplit(database_url)
-    conn = MySQLdb.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        passwd=parts.password or "",
-    )
-    conn.cursor().execute(
-        f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` CHARACTER SET utf8mb4"
-    )
-    conn.close()
+
+def setup(database_url: str, redis_url: str) -> None:
+    mysql_database_create(database_url)
     os.environ.update(
         DATABASE_URL=database_url, REDIS_URL=redis_url, DJANGO_SETTINGS_MODULE="config.settings"
     )

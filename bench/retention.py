@@ -21,7 +21,6 @@ import time
 import tracemalloc
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,20 +28,11 @@ SEED = 1000
 FRESH = 10_000
 
 
-def setup(url: str) -> None:
-    parts = urlsplit(url)
-    import MySQLdb
+from bench._common import mysql_database_create  # noqa: E402
 
-    conn = MySQLdb.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        passwd=parts.password or "",
-    )
-    conn.cursor().execute(
-        f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` CHARACTER SET utf8mb4"
-    )
-    conn.close()
+
+def setup(url: str) -> None:
+    mysql_database_create(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

@@ -16,25 +16,15 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def setup(url: str) -> None:
-    import MySQLdb
+from bench._common import mysql_database_create  # noqa: E402
 
-    parts = urlsplit(url)
-    conn = MySQLdb.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=parts.username or "root",
-        passwd=parts.password or "",
-    )
-    conn.cursor().execute(
-        f"CREATE DATABASE IF NOT EXISTS `{parts.path.lstrip('/')}` CHARACTER SET utf8mb4"
-    )
-    conn.close()
+
+def setup(url: str) -> None:
+    mysql_database_create(url)
     os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings")
     import django
 
