@@ -15,6 +15,7 @@ in a queue show in the admin too; ordinary submissions stay write-free on publis
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +62,22 @@ def _stamp_enqueue_time(headers: dict[str, Any] | None = None, **kwargs: Any) ->
         headers.setdefault(ENQUEUED_AT, datetime.now(UTC).isoformat())
 
 
+#: PENDING rows of scheduled runs waiting to be written in one statement. Only a process
+#: that calls `pending_buffer_start()` (beat) buffers: at 333 dispatches a second, one
+#: INSERT per message would be most of beat's work. Everyone else writes at once.
+_pending_rows: list[dict[str, Any]] = []
+_pending_lock = threading.Lock()
+_pending_buffered = False
+#: Rows written per statement at most; beat flushes after every dispatch batch anyway.
+PENDING_FLUSH_ROWS = 500
+
+
+def pending_buffer_start() -> None:
+    """Buffer PENDING rows in this process until `pending_flush()` (beat calls this)."""
+    global _pending_buffered
+    _pending_buffered = True
+
+
 @signals.after_task_publish.connect(weak=False)
 def _record_scheduled_run(
     sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
@@ -72,27 +89,38 @@ def _record_scheduled_run(
     """
     if not headers or not headers.get("periodic_task_name") or not headers.get("id"):
         return
+    row = {
+        "task_id": headers["id"],
+        "status": states.PENDING,
+        "task_name": sender,
+        "periodic_task_name": headers["periodic_task_name"],
+        "task_args": headers.get("argsrepr"),
+        "task_kwargs": headers.get("kwargsrepr"),
+        "content_type": "application/json",
+        "content_encoding": "utf-8",
+    }
+    with _pending_lock:
+        _pending_rows.append(row)
+        full = len(_pending_rows) >= PENDING_FLUSH_ROWS
+    if full or not _pending_buffered:
+        pending_flush()
+
+
+def pending_flush() -> int:
+    """Write the buffered PENDING rows in one INSERT (existing rows win); return the count."""
+    with _pending_lock:
+        rows = _pending_rows[:]
+        _pending_rows.clear()
+    if not rows:
+        return 0
     from django_celery_results.models import TaskResult
 
     try:
-        TaskResult.objects.bulk_create(
-            [
-                TaskResult(
-                    task_id=headers["id"],
-                    status=states.PENDING,
-                    task_name=sender,
-                    periodic_task_name=headers["periodic_task_name"],
-                    task_args=headers.get("argsrepr"),
-                    task_kwargs=headers.get("kwargsrepr"),
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        TaskResult.objects.bulk_create([TaskResult(**row) for row in rows], ignore_conflicts=True)
     except DatabaseError:
         # Visibility of a queued run is not worth failing the dispatch that already happened.
-        logger.warning("could not record PENDING for %s", headers["id"], exc_info=True)
+        logger.warning("could not record PENDING for %d scheduled runs", len(rows), exc_info=True)
+    return len(rows)
 
 
 def _enqueued_at(request: Any, default: datetime) -> datetime:

@@ -34,6 +34,7 @@ from taskcenter.beat.leader import lease_for, make_ident
 from taskcenter.beat.sending import SendingMixin
 from taskcenter.beat.slots import Action, plan
 from taskcenter.models import ScheduleEvent
+from taskcenter.results_backend import pending_buffer_start, pending_flush
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
     Entry = TaskcenterEntry
 
     def __init__(self, *args, **kwargs) -> None:
+        pending_buffer_start()
         self.ident = make_ident()
         self.ttl = float(settings.TASKCENTER_BEAT_LEASE_TTL)
         self.poll_interval = float(settings.TASKCENTER_BEAT_POLL_INTERVAL)
@@ -101,6 +103,10 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
         if self._closed:
             return
         self._closed = True
+        try:
+            pending_flush()
+        except DatabaseError:
+            logger.warning("could not record PENDING rows at stop", exc_info=True)
         if self._leader_since is not None:
             logger.info("beat %s: stopping, releasing the leader lease", self.ident)
         self.lease.release()
@@ -283,6 +289,7 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
         records.slots_store(models=claimed)
         reverted = [self._send(entry, decision, previous) for entry, decision, previous in to_send]
         records.slots_store(models=[model for model in reverted if model is not None])
+        pending_flush()
         if not self._heap:
             return self.poll_interval
         wait = self._heap[0][0] - time.time()
