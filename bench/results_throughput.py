@@ -7,7 +7,10 @@ from the first task to the last. Variants:
   * stock-noreuse:  django-celery-results' `django-db` backend, Celery closing the DB
                     connection around every task (CELERY_DB_REUSE_MAX=0)
   * stock:          `django-db` with connection reuse (this project's setting)
-  * ours:           taskcenter.results_backend.UpsertDatabaseBackend (the default)
+  * ours:           taskcenter.results_backend.UpsertDatabaseBackend (the default): one
+                    upsert per state, STARTED written only for a run still going after
+                    TASKCENTER_RESULT_STARTED_DELAY (0.25 s)
+  * ours-immediate: the same backend writing STARTED at once (delay 0)
 
     .venv/bin/python bench/results_throughput.py --tasks 2000 --rounds 5 \
         --database-url mysql://root:@127.0.0.1:3306/taskcenter_i3_tput \
@@ -33,6 +36,10 @@ VARIANTS = {
     "stock-noreuse": {"CELERY_RESULT_BACKEND": "django-db", "CELERY_DB_REUSE_MAX": "0"},
     "stock": {"CELERY_RESULT_BACKEND": "django-db"},
     "ours": {"CELERY_RESULT_BACKEND": "taskcenter.results_backend.UpsertDatabaseBackend"},
+    "ours-immediate": {
+        "CELERY_RESULT_BACKEND": "taskcenter.results_backend.UpsertDatabaseBackend",
+        "TASKCENTER_RESULT_STARTED_DELAY": "0",
+    },
 }
 
 
@@ -127,6 +134,9 @@ def run_variant(name: str, tasks: int, tmp: Path) -> float:
     stored = TaskResult.objects.filter(task_name="bench.noop", status="SUCCESS").count()
     expected = 0 if name == "ignored" else tasks
     assert stored == expected, f"{name}: {stored} results stored, expected {expected}"
+    # Every stored result says when it started, whether or not its STARTED row was written.
+    unstarted = TaskResult.objects.filter(task_name="bench.noop", date_started__isnull=True)
+    assert not unstarted.exists(), f"{name}: {unstarted.count()} results without a start time"
     client.delete(counter)
     return (tasks - 1) / elapsed
 

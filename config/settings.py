@@ -206,6 +206,10 @@ CELERY_CACHE_BACKEND = "django-cache"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_TASK_TRACK_STARTED = True
+# With the upsert backend on MySQL, a STARTED row is written only for a run still going
+# after this many seconds (taskcenter/started_rows.py): a shorter run goes from PENDING to
+# its final state, which keeps its real start time. 0 writes STARTED at once.
+TASKCENTER_RESULT_STARTED_DELAY = env.float("TASKCENTER_RESULT_STARTED_DELAY", default=0.25)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

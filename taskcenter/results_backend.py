@@ -4,6 +4,8 @@ Stock `store_result` costs a SELECT, a savepoint, an INSERT and a commit for the
 state and a SELECT plus an UPDATE for the final one; on MySQL this subclass writes each
 state with a single `INSERT ... ON DUPLICATE KEY UPDATE` in autocommit, into the same
 table and columns, so the result admin, `AsyncResult` and retention work unchanged.
+The STARTED row is written only for a run still going after a short delay
+(`taskcenter.started_rows`): a run that ends sooner costs one write, not two.
 
 Every message also carries its enqueue time (`enqueued_at` header, set on publish), which
 becomes the row's `date_created`: `date_started - date_created` is then the real queue
@@ -17,11 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from celery import signals, states
+from django.conf import settings
 from django.db import DatabaseError, connections, router
 from django_celery_results.backends.database import DatabaseBackend
+
+from taskcenter.started_rows import StartedRows
 
 ENQUEUED_AT = "enqueued_at"
 logger = logging.getLogger(__name__)
@@ -52,6 +58,33 @@ _UPDATES = ", ".join(
     else f"{c} = COALESCE(VALUES({c}), {c})"
     for c in _COLUMNS
     if c not in ("task_id", "date_created")
+)
+#: A STARTED row written late (see `taskcenter.started_rows`) never replaces a final state
+#: another process already stored. `status` is assigned last: MySQL evaluates the
+#: assignments left to right, so the other IF()s still see the old status.
+_FINAL = "status IN ('SUCCESS', 'FAILURE', 'REVOKED')"
+_STARTED_UPDATES = ", ".join(
+    [
+        f"{c} = IF({_FINAL}, {c}, VALUES({c}))"
+        for c in ("result", "traceback", "meta", "content_encoding", "content_type", "date_done")
+    ]
+    + [
+        f"{c} = COALESCE({c}, VALUES({c}))"
+        for c in _COLUMNS
+        if c
+        not in (
+            "task_id",
+            "date_created",
+            "status",
+            "result",
+            "traceback",
+            "meta",
+            "content_encoding",
+            "content_type",
+            "date_done",
+        )
+    ]
+    + [f"status = IF({_FINAL}, status, VALUES(status))"]
 )
 
 
@@ -147,6 +180,35 @@ class UpsertDatabaseBackend(DatabaseBackend):
         connection = connections[alias]
         if connection.vendor != "mysql":
             return super()._store_result(task_id, result, status, traceback, request, using)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        started = _started_rows()
+        if status == states.STARTED and started.delay > 0:
+            # Cheap on purpose: the row is only built if the run is still going later.
+            started.defer(
+                task_id,
+                started_at=now,
+                alias=alias,
+                build=partial(self._row, task_id, result, status, traceback, request, now),
+            )
+            return result
+        row = self._row(task_id, result, status, traceback, request, now)
+        if status != states.STARTED:
+            row["date_started"] = started.finish(task_id)
+            if row["date_started"] is not None:
+                row["date_created"] = min(row["date_created"], row["date_started"])
+        _upsert(row, alias)
+        return result
+
+    def _row(
+        self,
+        task_id: str,
+        result: Any,
+        status: str,
+        traceback: Any,
+        request: Any,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Return the TaskResult columns of one state, as `_upsert` writes them."""
         content_type, content_encoding, encoded = self.encode_content(result)
         meta = {
             **self._get_meta_from_request(request),
@@ -154,11 +216,10 @@ class UpsertDatabaseBackend(DatabaseBackend):
         }
         _, _, encoded_meta = self.encode_content(meta)
         extended = self._get_extended_properties(request, traceback)
-        now = datetime.now(UTC).replace(tzinfo=None)
         created = _enqueued_at(request, now)
         if created.tzinfo is not None:
             created = created.astimezone(UTC).replace(tzinfo=None)
-        row = {
+        return {
             "task_id": task_id,
             "status": status,
             "result": encoded,
@@ -175,11 +236,29 @@ class UpsertDatabaseBackend(DatabaseBackend):
             "date_started": now if status == states.STARTED else None,
             "date_done": now,
         }
-        table = connection.ops.quote_name(self.TaskModel._meta.db_table)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {_UPDATES}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [row[c] for c in _COLUMNS])
-        return result
+
+
+def _upsert(row: dict[str, Any], alias: str) -> None:
+    """Write one result row in one statement (autocommit) on the MySQL database `alias`."""
+    from django_celery_results.models import TaskResult
+
+    connection = connections[alias]
+    table = connection.ops.quote_name(TaskResult._meta.db_table)
+    updates = _STARTED_UPDATES if row["status"] == states.STARTED else _UPDATES
+    sql = (
+        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [row[c] for c in _COLUMNS])
+
+
+_started: StartedRows | None = None
+
+
+def _started_rows() -> StartedRows:
+    """This process's deferred STARTED writer (TASKCENTER_RESULT_STARTED_DELAY seconds)."""
+    global _started
+    if _started is None:
+        _started = StartedRows(delay=settings.TASKCENTER_RESULT_STARTED_DELAY, write=_upsert)
+    return _started

@@ -102,3 +102,60 @@ def test_beat_buffers_pending_rows_of_scheduled_runs_until_it_flushes(monkeypatc
     assert results_backend.pending_flush() == 1
     row = TaskResult.objects.get(task_id="buffered-run-1")
     assert (row.status, row.periodic_task_name) == ("PENDING", "nightly report")
+
+
+def test_a_run_still_going_after_the_started_delay_shows_as_started(celery_worker):
+    # Given a run that works for a few seconds before it reports anything
+    run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 4, "steps": 1})
+
+    # When it has been going for longer than TASKCENTER_RESULT_STARTED_DELAY
+    started = wait_for(
+        lambda: TaskResult.objects.filter(task_id=run.id, status="STARTED").first(),
+        timeout=30,
+        what="the STARTED row",
+    )
+    done = wait_for(
+        lambda: TaskResult.objects.filter(task_id=run.id, status="SUCCESS").first(),
+        timeout=30,
+        what="the result",
+    )
+
+    # Then it showed as STARTED while it ran, and its final row keeps that start time
+    assert started.worker == celery_worker
+    assert done.date_started == started.date_started
+    assert (done.date_done - done.date_started).total_seconds() >= 3.9
+
+
+@pytest.mark.django_db
+def test_a_late_started_row_never_replaces_a_final_state():
+    from datetime import UTC, datetime
+
+    from taskcenter.results_backend import _upsert
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    row = {
+        "task_id": "finished-first",
+        "status": "SUCCESS",
+        "result": "42",
+        "traceback": None,
+        "meta": '{"children": []}',
+        "content_encoding": "utf-8",
+        "content_type": "application/json",
+        "periodic_task_name": None,
+        "task_name": "jobs.demo.add",
+        "task_args": None,
+        "task_kwargs": None,
+        "worker": "w1",
+        "date_created": now,
+        "date_started": now,
+        "date_done": now,
+    }
+    # Given a run whose final state another process stored first
+    _upsert(row, "default")
+
+    # When a STARTED row for it arrives late
+    _upsert({**row, "status": "STARTED", "result": '{"pid": 1}', "worker": "w2"}, "default")
+
+    # Then the final state and its result stand
+    stored = TaskResult.objects.get(task_id="finished-first")
+    assert (stored.status, stored.result, stored.worker) == ("SUCCESS", "42", "w1")
