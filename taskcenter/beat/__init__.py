@@ -18,6 +18,10 @@ How it behaves, for operators:
   is written before the message is published (at most once: a crash between the write
   and the publish loses that one slot rather than doubling it). A restart or a new
   leader continues from the stored slot.
+- **Batches.** Slots falling due within 0.1 s of each other (`scheduler.BATCH_WINDOW`)
+  are dispatched together: one UPDATE claims them, one Redis pipeline publishes them
+  (kombu's `Producer.batch()`; other brokers publish one by one) and one INSERT records
+  their PENDING rows. A pipeline that fails un-claims the whole batch, as below.
 - **Missed slots and the catch-up policy** (ScheduleSettings, defaults when a schedule
   has none). A slot sent within `TASKCENTER_BEAT_MISSED_GRACE` (10 s) of its due time is
   on time, and each such slot is sent. Slots older than that were missed (beat or the

@@ -1,7 +1,7 @@
-"""Publishing one claimed slot, and recording what did not go as planned.
+"""Publishing claimed slots, and recording what did not go as planned.
 
 Part of TaskcenterScheduler (see scheduler.py), kept apart so each module stays small:
-the overlap check, the publish with its revert-on-failure, and missed-slot records.
+the overlap check, the batched publish with its revert-on-failure, and missed-slot records.
 """
 
 from __future__ import annotations
@@ -9,15 +9,27 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
+
+from django_celery_beat.models import PeriodicTask
 
 from taskcenter.beat import records
 from taskcenter.beat.entry import TaskcenterEntry
 from taskcenter.models import ScheduleEvent
+from taskcenter.results_backend import pending_discard
 
 logger = logging.getLogger("taskcenter.beat.scheduler")
 
 #: Longest wait between publish retries of one schedule while the broker is away.
 MAX_RETRY_DELAY = 15.0
+#: Redis commands a publish batch may hold before kombu flushes it on its own: far above
+#: what one dispatch batch needs (MAX_BATCH messages, one LPUSH each), so a batch leaves
+#: in exactly one pipeline and is either settled or reverted as a whole.
+PIPELINE_LIMIT = 100_000
+
+
+class _NotPublished(Exception):
+    """Raised inside a publish batch to discard it before anything was sent."""
 
 
 class SendingMixin:
@@ -42,32 +54,72 @@ class SendingMixin:
         )
         return True
 
-    def _send(self, entry: TaskcenterEntry, decision, previous):
-        """Publish one claimed slot; on failure revert the claim and return the model."""
-        error = None
+    def _send_all(self, to_send: list) -> list[PeriodicTask]:
+        """Publish claimed slots, in one broker round trip where the transport batches.
+
+        `to_send` holds (entry, decision, previous) for slots already stored as claimed;
+        return the models of those not published, their claims reverted in memory. On
+        Redis, kombu's `Producer.batch()` buffers the messages (the same bytes a single
+        publish writes, signals included) and sends them in one pipeline at the end; on
+        transports without batching (the filesystem broker) each publish goes out at once.
+        A failed pipeline reverts every slot of the batch: none of it is counted as sent.
+        """
+        published: list[tuple] = []
+        reverted: list[PeriodicTask] = []
+        try:
+            with self.producer.batch(max_size=PIPELINE_LIMIT):
+                for entry, decision, previous in to_send:
+                    error, result = self._publish(entry, decision)
+                    if error is None:
+                        published.append((entry, decision, previous, result))
+                    else:
+                        reverted.append(self._revert(entry, decision, previous, error))
+                if published and not self.lease.held():
+                    raise _NotPublished("leader lease expired before publishing")
+        except Exception as exc:
+            if isinstance(exc, _NotPublished):
+                error = str(exc)
+            else:
+                error = f"broker unavailable: {exc}"
+                self._broker_down_until = time.monotonic() + 1.0
+                logger.warning("beat: could not publish %d message(s): %s", len(to_send), exc)
+            handled = {entry.model.pk for entry, *_ in published} | {m.pk for m in reverted}
+            pending_discard(task_ids=[result.id for *_, result in published])
+            unsent = [item for item in to_send if item[0].model.pk not in handled]
+            reverted += [self._revert(*item[:3], error) for item in published + unsent]
+            return reverted
+        for entry, decision, _, result in published:
+            self._settle(entry, decision, result)
+        return reverted
+
+    def _publish(self, entry: TaskcenterEntry, decision) -> tuple[str | None, Any]:
+        """Hand one claimed slot to the producer; return (error, result)."""
         if not self.lease.held():
             # Still inside the TTL's safety margin: nobody else can hold it yet, so the
             # claim is reverted and the next leader sends this slot.
-            error = "leader lease expired before publishing"
-        elif time.monotonic() < self._broker_down_until:
-            error = "broker unavailable (a publish just failed)"
-        else:
-            try:
-                # The slot travels with the message, so consumers can de-duplicate.
-                entry.options["headers"]["taskcenter_slot"] = decision.last_run_at.isoformat()
-                result = self.apply_async(entry, producer=self.producer, advance=False)
-            except Exception as exc:
-                error = f"broker unavailable: {exc}"
-                self._broker_down_until = time.monotonic() + 1.0
-                logger.warning("beat: could not publish %s: %s", entry.name, exc)
-        if error is None:
-            entry.last_task_id = getattr(result, "id", None)
-            entry.last_sent_at = _now()
-            entry.retry_delay = 0.0
-            logger.info("beat: sent %s for slot %s", entry.name, decision.slot)
-            if entry.pending or decision.missed:
-                self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
-            return None
+            return "leader lease expired before publishing", None
+        if time.monotonic() < self._broker_down_until:
+            return "broker unavailable (a publish just failed)", None
+        try:
+            # The slot travels with the message, so consumers can de-duplicate.
+            entry.options["headers"]["taskcenter_slot"] = decision.last_run_at.isoformat()
+            return None, self.apply_async(entry, producer=self.producer, advance=False)
+        except Exception as exc:
+            self._broker_down_until = time.monotonic() + 1.0
+            logger.warning("beat: could not publish %s: %s", entry.name, exc)
+            return f"broker unavailable: {exc}", None
+
+    def _settle(self, entry: TaskcenterEntry, decision, result) -> None:
+        """Note a published slot: its task id, and the missed slots it resolves."""
+        entry.last_task_id = getattr(result, "id", None)
+        entry.last_sent_at = _now()
+        entry.retry_delay = 0.0
+        logger.info("beat: sent %s for slot %s", entry.name, decision.slot)
+        if entry.pending or decision.missed:
+            self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
+
+    def _revert(self, entry: TaskcenterEntry, decision, previous, error: str) -> PeriodicTask:
+        """Un-claim a slot that was not published and retry it with backoff."""
         entry.last_run_at, entry.model.total_run_count = previous
         entry.model.last_run_at = entry.last_run_at
         if not entry.pending and self.lease.held():
