@@ -11,9 +11,17 @@ class TaskcenterConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        # checks registers system checks; results_backend stamps enqueue time on messages;
+        # checks registers system checks; results_backend stamps enqueue time on messages,
+        # pending_rows records scheduled runs as PENDING when they are published;
         # admin_api registers the admin of API tokens, runs and dead letters.
-        from taskcenter import admin_api, checks, dispatch, results_backend, run_hooks  # noqa: F401
+        from taskcenter import (  # noqa: F401
+            admin_api,
+            checks,
+            dispatch,
+            pending_rows,
+            results_backend,
+            run_hooks,
+        )
         from taskcenter.services.permissions import job_permissions_sync
 
         dispatch.register_task_hooks(

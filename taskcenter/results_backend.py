@@ -9,24 +9,20 @@ The STARTED row is written only for a run still going after a short delay
 
 Every message also carries its enqueue time (`enqueued_at` header, set on publish), which
 becomes the row's `date_created`: `date_started - date_created` is then the real queue
-wait, whoever sent the task (beat, the admin, the API). A scheduled run (a message with a
-`periodic_task_name` header) gets its PENDING row as soon as it is sent, so runs waiting
-in a queue show in the admin too; ordinary submissions stay write-free on publish.
+wait, whoever sent the task (beat, the admin, the API). Scheduled runs get their PENDING
+rows on publish (`taskcenter.pending_rows`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from celery import signals, states
 from django.conf import settings
-from django.db import DatabaseError, connections, router
-from django.db.models.constants import OnConflict
+from django.db import connections, router
 from django_celery_results.backends.database import DatabaseBackend
 
 from taskcenter.started_rows import StartedRows
@@ -95,120 +91,6 @@ def _stamp_enqueue_time(headers: dict[str, Any] | None = None, **kwargs: Any) ->
     """Record when the message was sent, for the queue wait shown in the admin."""
     if headers is not None:
         headers.setdefault(ENQUEUED_AT, datetime.now(UTC).isoformat())
-
-
-#: PENDING rows of scheduled runs waiting to be written in one statement. Only a process
-#: that calls `pending_buffer_start()` (beat) buffers: at 333 dispatches a second, one
-#: INSERT per message would be most of beat's work. That process flushes them itself,
-#: after each dispatch batch has left (or drops them with `pending_discard()` when the
-#: batch could not be published). Everyone else writes at once.
-_pending_rows: list[tuple[Any, ...]] = []
-_pending_lock = threading.Lock()
-_pending_buffered = False
-#: Columns of a PENDING row, in the order of the tuples in `_pending_rows`.
-_PENDING_COLUMNS = (
-    "task_id",
-    "status",
-    "task_name",
-    "periodic_task_name",
-    "task_args",
-    "task_kwargs",
-    "content_type",
-    "content_encoding",
-    "date_created",
-    "date_done",
-)
-#: Rows per INSERT statement: beat's dispatch batches stay under this (MAX_BATCH).
-PENDING_FLUSH_ROWS = 500
-
-
-def pending_buffer_start() -> None:
-    """Buffer PENDING rows in this process until `pending_flush()` (beat calls this)."""
-    global _pending_buffered
-    _pending_buffered = True
-
-
-@signals.after_task_publish.connect(weak=False)
-def _record_scheduled_run(
-    sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
-) -> None:
-    """Store a PENDING row for a scheduled run just sent; never overwrite a later state.
-
-    After the publish, not before: a message that never left leaves no row behind. If the
-    worker already stored STARTED, the insert is ignored.
-    """
-    if not headers or not headers.get("periodic_task_name") or not headers.get("id"):
-        return
-    sent_at = datetime.now(UTC)
-    row = (
-        headers["id"],
-        states.PENDING,
-        sender,
-        headers["periodic_task_name"],
-        headers.get("argsrepr"),
-        headers.get("kwargsrepr"),
-        "application/json",
-        "utf-8",
-        sent_at,
-        sent_at,
-    )
-    with _pending_lock:
-        _pending_rows.append(row)
-    if not _pending_buffered:
-        pending_flush()
-
-
-def pending_discard(*, task_ids: Iterable[str]) -> int:
-    """Drop buffered PENDING rows of messages that were not published; return how many."""
-    drop = set(task_ids)
-    with _pending_lock:
-        kept = [row for row in _pending_rows if row[0] not in drop]
-        dropped = len(_pending_rows) - len(kept)
-        _pending_rows[:] = kept
-    return dropped
-
-
-def pending_flush() -> int:
-    """Write the buffered PENDING rows, existing rows winning; return the count.
-
-    One raw multi-row `INSERT IGNORE` (`INSERT OR IGNORE` on SQLite) per
-    PENDING_FLUSH_ROWS rows, in autocommit: building TaskResult objects for
-    `bulk_create` cost about a fifth of beat's CPU at 333 dispatches a second.
-    """
-    with _pending_lock:
-        rows = _pending_rows[:]
-        _pending_rows.clear()
-    if not rows:
-        return 0
-    from django_celery_results.models import TaskResult
-
-    connection = connections[router.db_for_write(TaskResult)]
-    ops = connection.ops
-    table = ops.quote_name(TaskResult._meta.db_table)
-    fields = [TaskResult._meta.get_field(column) for column in _PENDING_COLUMNS]
-    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
-    placeholders = f"({', '.join(['%s'] * len(_PENDING_COLUMNS))})"
-    try:
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), PENDING_FLUSH_ROWS):
-                chunk = rows[start : start + PENDING_FLUSH_ROWS]
-                params: list[Any] = []
-                for row in chunk:
-                    params += row[:-2]
-                    params += (
-                        ops.adapt_datetimefield_value(row[-2]),
-                        ops.adapt_datetimefield_value(row[-1]),
-                    )
-                cursor.execute(
-                    f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} "
-                    f"({', '.join(_PENDING_COLUMNS)}) "
-                    f"VALUES {', '.join([placeholders] * len(chunk))} {suffix}",
-                    params,
-                )
-    except DatabaseError:
-        # Visibility of a queued run is not worth failing the dispatch that already happened.
-        logger.warning("could not record PENDING for %d scheduled runs", len(rows), exc_info=True)
-    return len(rows)
 
 
 def _enqueued_at(request: Any, default: datetime) -> datetime:

@@ -86,20 +86,20 @@ def test_a_scheduled_run_shows_as_pending_while_it_waits_in_the_queue(tmp_path):
 
 @pytest.mark.django_db
 def test_beat_buffers_pending_rows_of_scheduled_runs_until_it_flushes(monkeypatch):
-    from taskcenter import results_backend
+    from taskcenter import pending_rows
 
     # Given a process that buffers (beat does, so 333 sends a second are not 333 INSERTs)
-    monkeypatch.setattr(results_backend, "_pending_buffered", True)
+    monkeypatch.setattr(pending_rows, "_pending_buffered", True)
 
     # When a scheduled run is published
-    results_backend._record_scheduled_run(
+    pending_rows._record_scheduled_run(
         sender="jobs.reports.build_report",
         headers={"id": "buffered-run-1", "periodic_task_name": "nightly report"},
     )
 
     # Then its PENDING row is written at the flush, not before
     assert not TaskResult.objects.filter(task_id="buffered-run-1").exists()
-    assert results_backend.pending_flush() == 1
+    assert pending_rows.pending_flush() == 1
     row = TaskResult.objects.get(task_id="buffered-run-1")
     assert (row.status, row.periodic_task_name) == ("PENDING", "nightly report")
 
