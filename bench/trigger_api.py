@@ -7,9 +7,14 @@ For 1 and 16 concurrent clients it reports requests per second and p50/p99 laten
     (MySQL) and the publish (Redis).
 No worker consumes during the measurement; the queues are purged between phases.
 
+Closed loop: each client sends its next call when the previous one answers (so at 16
+clients mean latency = 16 / throughput). With `--paced 0.5`, an extra open-loop phase
+sends to both sides at half of bare's 16-client rate on a fixed schedule, and reports
+latency from each call's scheduled time.
+
 Usage (MySQL and Redis URLs of a database you may write to; it is migrated first):
   DATABASE_URL=mysql://root:@127.0.0.1:3306/taskcenter_bench REDIS_URL=redis://127.0.0.1:6379/5 \
-    .venv/bin/python bench/trigger_api.py --server uvicorn --workers 2 --seconds 5 --repeat 3
+    .venv/bin/python bench/trigger_api.py --server gunicorn --workers 2 --seconds 5 --repeat 3
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from taskcenter.services.tokens import token_create  # noqa: E402
 
 JOB = "jobs.demo.add"
 BODY = json.dumps({"kwargs": {"x": 1, "y": 2}}).encode()
+#: The paced (open-loop) phase uses the issue's 16 concurrent clients.
+PACED_CLIENTS = 16
 
 
 def measure(call: Callable[[], None], *, clients: int, seconds: float) -> dict[str, float]:
@@ -75,6 +82,57 @@ def measure(call: Callable[[], None], *, clients: int, seconds: float) -> dict[s
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    flat = sorted(x for own in latencies for x in own)
+    if not flat:
+        raise RuntimeError(f"no successful call ({errors[0]} errors)")
+    return {
+        "rps": len(flat) / elapsed,
+        "p50_ms": 1000 * flat[len(flat) // 2],
+        "p99_ms": 1000 * flat[min(len(flat) - 1, int(len(flat) * 0.99))],
+        "errors": errors[0],
+    }
+
+
+def measure_paced(
+    call: Callable[[], None], *, clients: int, rate: float, seconds: float
+) -> dict[str, float]:
+    """Open loop: `clients` threads send `rate` calls/s in total on a fixed schedule.
+
+    Each client sends every clients/rate seconds (clients staggered evenly). A call's
+    latency runs from its scheduled time, not from when it was actually sent, so a server
+    that falls behind is charged for the wait (no coordinated omission).
+    """
+    interval = clients / rate
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0]
+    start_gate = threading.Barrier(clients + 1)
+    begin = [0.0]
+
+    def client(i: int) -> None:
+        own = latencies[i]
+        start_gate.wait()
+        due = begin[0] + i * interval / clients
+        end = begin[0] + seconds
+        while due < end:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            try:
+                call()
+            except Exception:
+                errors[0] += 1
+            else:
+                own.append(time.perf_counter() - due)
+            due += interval
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    begin[0] = time.perf_counter() + 0.05
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - begin[0]
     flat = sorted(x for own in latencies for x in own)
     if not flat:
         raise RuntimeError(f"no successful call ({errors[0]} errors)")
@@ -119,7 +177,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(kind: str, workers: int, port: int) -> subprocess.Popen:
+def start_server(kind: str, workers: int, port: int, threads: int = 8) -> subprocess.Popen:
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
     if kind == "uvicorn":
         argv = [
@@ -148,7 +206,7 @@ def start_server(kind: str, workers: int, port: int) -> subprocess.Popen:
             "-k",
             "gthread",
             "--threads",
-            "8",
+            str(threads),
             "--log-level",
             "warning",
         ]
@@ -173,6 +231,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=0,
+        metavar="FRACTION",
+        help="also run an open-loop phase: 16 clients sending, in total, FRACTION of bare's "
+        "measured 16-client rate (e.g. 0.5), to both sides; latency from the scheduled send",
+    )
     opts = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -183,7 +250,7 @@ def main() -> None:
     user.user_permissions.add(Permission.objects.get(codename=get_job(JOB).permission_codename))
     token = token_create(user=user, name="bench").secret
     port = free_port()
-    server = start_server(opts.server, opts.workers, port)
+    server = start_server(opts.server, opts.workers, port, opts.threads)
     rows = []
     try:
         for clients in (int(c) for c in opts.clients.split(",")):
@@ -197,26 +264,47 @@ def main() -> None:
                 for name, results in runs.items()
             }
             rows.append((clients, med))
+        if opts.paced:
+            # Open loop at a fixed share of bare's closed-loop rate at 16 clients (measured
+            # above, same run), the same schedule for both sides.
+            bare_max = next(m["bare"]["rps"] for c, m in rows if c == PACED_CLIENTS)
+            rate = opts.paced * bare_max
+            runs = {"bare": [], "api": []}
+            for _ in range(opts.repeat):
+                for name, call in (("bare", bare_call()), ("api", api_call(port, token))):
+                    runs[name].append(
+                        measure_paced(call, clients=PACED_CLIENTS, rate=rate, seconds=opts.seconds)
+                    )
+                    app.control.purge()
+            med = {
+                name: {k: statistics.median(r[k] for r in results) for k in results[0]}
+                for name, results in runs.items()
+            }
+            rows.append((f"{PACED_CLIENTS}@{rate:.0f}/s", med))
     finally:
         server.terminate()
         server.wait(30)
         app.control.purge()
         Run.objects.filter(user=user).delete()
 
+    threads = f" x {opts.threads} threads" if opts.server == "gunicorn" else ""
     print(
-        f"server: {opts.server} x{opts.workers}, {opts.seconds}s per phase, median of {opts.repeat}"
+        f"server: {opts.server} x{opts.workers}{threads}, {opts.seconds}s per phase, "
+        f"median of {opts.repeat}"
     )
-    print(f"{'clients':>7} {'what':>5} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(f"{'clients':>11} {'what':>5} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for clients, med in rows:
         for name in ("bare", "api"):
             m = med[name]
             figures = (
                 f"{m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['errors']:>6.0f}"
             )
-            print(f"{clients:>7} {name:>5} {figures}")
-        print(
-            f"{clients:>7} ratio api/bare throughput: {med['api']['rps'] / med['bare']['rps']:.2f}"
-        )
+            print(f"{clients:>11} {name:>5} {figures}")
+        if isinstance(clients, str):
+            print(f"{clients:>11} paced (open loop): latency from the scheduled send time")
+        else:
+            ratio = med["api"]["rps"] / med["bare"]["rps"]
+            print(f"{clients:>11} ratio api/bare throughput (closed loop): {ratio:.2f}")
 
 
 if __name__ == "__main__":

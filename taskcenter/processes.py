@@ -1,9 +1,9 @@
 """Run every process of the task center together, as `make run` does.
 
-Web (uvicorn serving the ASGI app), a Celery worker, Celery beat and the local
-scheduler start as child processes. Each output line carries its process's name. When
-any child exits, or on Ctrl-C / SIGTERM, every child gets SIGTERM (warm shutdown), and
-whatever is still alive after the grace period gets SIGKILL.
+Web (gunicorn's threaded workers serving Django over WSGI, config/gunicorn.py), a Celery
+worker, Celery beat and the local scheduler start as child processes. Each output line
+carries its process's name. When any child exits, or on Ctrl-C / SIGTERM, every child gets
+SIGTERM (warm shutdown), and whatever is still alive after the grace period gets SIGKILL.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def default_processes(*, host: str, port: int) -> list[ProcessSpec]:
     return [
         ProcessSpec(
             "web",
-            [py, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", str(port)],
+            [py, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"{host}:{port}"],
         ),
         ProcessSpec(
             "worker",

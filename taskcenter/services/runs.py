@@ -26,12 +26,15 @@ from django_celery_results.models import TaskResult
 from taskcenter import dispatch
 from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError, get_job
 from taskcenter.models import Run
+from taskcenter.selectors.permissions import trigger_permissions_held
 from taskcenter.services.scrub import scrub
 
 #: States after which a run can no longer change.
 FINISHED_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 #: States in which a worker holds the run (revoking it only stops it with terminate).
 RUNNING_STATES = frozenset({"STARTED", "PROGRESS", "RETRY"})
+#: The permission (codename in the taskcenter app) to trigger every catalog job.
+TRIGGER_ANY_JOB = "trigger_any_job"
 #: Celery priorities on Redis are 0-9.
 MAX_PRIORITY = 9
 
@@ -45,10 +48,15 @@ class IdempotencyConflictError(ValueError):
 
 
 def job_can_trigger(*, user: AbstractBaseUser, job: Job) -> bool:
-    """Whether `user` holds the job's trigger permission (or may trigger any job)."""
-    return user.has_perm(f"taskcenter.{job.permission_codename}") or user.has_perm(
-        "taskcenter.trigger_any_job"
-    )
+    """Whether `user` holds the job's trigger permission (or may trigger any job).
+
+    Django's rules (an active superuser holds every permission, an inactive user none,
+    the others their own and their groups' permissions) in one query per user object.
+    """
+    if user.is_active and getattr(user, "is_superuser", False):
+        return True
+    held = trigger_permissions_held(user=user)
+    return job.permission_codename in held or TRIGGER_ANY_JOB in held
 
 
 def job_triggerable(*, user: AbstractBaseUser, name: str) -> Job:

@@ -6,9 +6,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -51,20 +53,54 @@ def token_create(
     return IssuedToken(token=token, secret=secret)
 
 
+@cache
+def _authenticate_sql() -> str:
+    """Return the statement: the active user behind a live token, and whether to touch it.
+
+    Written out rather than built with the ORM: it runs on every API request, and building
+    the equivalent queryset (a join, select_related, three filters) costs ~1.5 ms of CPU
+    here against ~0.3 ms for the statement itself. It is still one indexed lookup
+    (`key_hash` is unique) joined to the user; names come from the models.
+    """
+    user_model = get_user_model()
+    q = connection.ops.quote_name
+    t = {f.name: q(f.column) for f in ApiToken._meta.concrete_fields}
+    return (
+        f"SELECT u.*, t.{t['id']} AS api_token_id,"
+        f" (t.{t['last_used_at']} IS NULL OR t.{t['last_used_at']} < %s) AS api_token_idle"
+        f" FROM {q(ApiToken._meta.db_table)} t"
+        f" JOIN {q(user_model._meta.db_table)} u"
+        f" ON u.{q(user_model._meta.pk.column)} = t.{t['user']}"
+        f" WHERE t.{t['key_hash']} = %s AND t.{t['revoked_at']} IS NULL"
+        f" AND (t.{t['expires_at']} IS NULL OR t.{t['expires_at']} > %s)"
+        f" AND u.{q(user_model._meta.get_field('is_active').column)} = %s"
+    )
+
+
 def token_authenticate(*, secret: str) -> ApiToken | None:
-    """Return the live token for `secret` (with its active user), or None."""
+    """Return the live token for `secret` (with its active user), or None.
+
+    Revoked, expired and deactivated are refused on the very next request: nothing is
+    cached between requests. The token comes back with only `id` and `user` loaded (the
+    other fields load on access), and its `last_used_at` is written at most once per
+    LAST_USED_RESOLUTION.
+    """
     if not secret.startswith(TOKEN_MARKER) or len(secret) > 100:
         return None
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=token_hash(secret), revoked_at__isnull=True, user__is_active=True)
-        .order_by()
-        .first()
+    to_db = connection.ops.adapt_datetimefield_value
+    found = list(
+        get_user_model().objects.raw(
+            _authenticate_sql(),
+            [to_db(now - LAST_USED_RESOLUTION), token_hash(secret), to_db(now), True],
+        )
     )
-    if token is None or (token.expires_at is not None and token.expires_at <= now):
+    if not found:
         return None
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+    user = found[0]
+    token = ApiToken.from_db(connection.alias, ["id", "user_id"], [user.api_token_id, user.pk])
+    token.user = user
+    if user.api_token_idle:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
 
@@ -82,8 +118,6 @@ def token_command(
     *, action: str, target: str | None, name: str = "cli", days: int | None = None
 ) -> list[str]:
     """Carry out `manage.py api_token ACTION`; return the lines to print (ValueError on misuse)."""
-    from django.contrib.auth import get_user_model
-
     if action == "create":
         user = get_user_model().objects.filter(username=target).first()
         if user is None:
