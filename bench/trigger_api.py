@@ -55,6 +55,19 @@ BODY = json.dumps({"kwargs": {"x": 1, "y": 2}}).encode()
 PACED_CLIENTS = 16
 
 
+def _figures(latencies: list[list[float]], errors: int, elapsed: float) -> dict[str, float]:
+    """Return rps, p50 and p99 (ms) and the error count of one phase."""
+    flat = sorted(x for own in latencies for x in own)
+    if not flat:
+        raise RuntimeError(f"no successful call ({errors} errors)")
+    return {
+        "rps": len(flat) / elapsed,
+        "p50_ms": 1000 * flat[len(flat) // 2],
+        "p99_ms": 1000 * flat[min(len(flat) - 1, int(len(flat) * 0.99))],
+        "errors": errors,
+    }
+
+
 def measure(call: Callable[[], None], *, clients: int, seconds: float) -> dict[str, float]:
     """Run `call` from `clients` threads for `seconds`; return rps, p50 and p99 in ms."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -82,15 +95,7 @@ def measure(call: Callable[[], None], *, clients: int, seconds: float) -> dict[s
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
-    flat = sorted(x for own in latencies for x in own)
-    if not flat:
-        raise RuntimeError(f"no successful call ({errors[0]} errors)")
-    return {
-        "rps": len(flat) / elapsed,
-        "p50_ms": 1000 * flat[len(flat) // 2],
-        "p99_ms": 1000 * flat[min(len(flat) - 1, int(len(flat) * 0.99))],
-        "errors": errors[0],
-    }
+    return _figures(latencies, errors[0], elapsed)
 
 
 def measure_paced(
@@ -133,15 +138,7 @@ def measure_paced(
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - begin[0]
-    flat = sorted(x for own in latencies for x in own)
-    if not flat:
-        raise RuntimeError(f"no successful call ({errors[0]} errors)")
-    return {
-        "rps": len(flat) / elapsed,
-        "p50_ms": 1000 * flat[len(flat) // 2],
-        "p99_ms": 1000 * flat[min(len(flat) - 1, int(len(flat) * 0.99))],
-        "errors": errors[0],
-    }
+    return _figures(latencies, errors[0], elapsed)
 
 
 def bare_call() -> Callable[[], None]:
