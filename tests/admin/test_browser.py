@@ -14,7 +14,9 @@ from django_celery_results.models import TaskResult
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.conftest import start_beat, wait_for
 
@@ -40,6 +42,20 @@ def browser() -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
+def click_and_load(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click a submit button and wait until the page it leads to has loaded.
+
+    A click returns as soon as the event is dispatched, before the form's POST answers:
+    reading the page at once may still read the form.
+    """
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 30).until(staleness_of(page))
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
+
+
 def runs_on_page(browser: webdriver.Chrome) -> list[str]:
     return [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, ".recent-run .run-status")]
 
@@ -58,7 +74,7 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         browser.get(f"{live_server.url}/admin/login/")
         browser.find_element(By.ID, "id_username").send_keys("boss")
         browser.find_element(By.ID, "id_password").send_keys("s3cret-pass")
-        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        click_and_load(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]"))
         assert "Site administration" in browser.title
 
         # When they create a 2-second interval schedule of a job with arguments
@@ -71,7 +87,7 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         kwargs = browser.find_element(By.ID, "id_kwargs")
         kwargs.clear()
         kwargs.send_keys('{"since_hours": 2, "fmt": "csv"}')
-        browser.find_element(By.NAME, "_continue").click()
+        click_and_load(browser, browser.find_element(By.NAME, "_continue"))
         assert "was added successfully" in browser.page_source
         change_url = browser.current_url
 
@@ -86,7 +102,7 @@ def test_admin_user_creates_watches_and_pauses_a_schedule_in_a_browser(
         # When they pause it (no end time)
         browser.find_element(By.ID, "pause").click()
         reloads = beat.output().count("schedule change(s)")
-        browser.find_element(By.ID, "pause-submit").click()
+        click_and_load(browser, browser.find_element(By.ID, "pause-submit"))
         assert "1 schedule(s) paused." in browser.page_source
         wait_for(
             lambda: beat.output().count("schedule change(s)") > reloads,
