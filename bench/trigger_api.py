@@ -238,6 +238,10 @@ def main() -> None:
         "measured 16-client rate (e.g. 0.5), to both sides; latency from the scheduled send",
     )
     opts = parser.parse_args()
+    if opts.paced and str(PACED_CLIENTS) not in opts.clients.split(","):
+        parser.error(
+            f"--paced sets its rate from the {PACED_CLIENTS}-client phase: keep it in --clients"
+        )
 
     call_command("migrate", verbosity=0)
     # An ordinary user holding the job's trigger permission, as a real caller would be.
