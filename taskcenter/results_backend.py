@@ -47,41 +47,23 @@ _COLUMNS = (
     "date_started",
     "date_done",
 )
-#: On a repeated store (STARTED, then SUCCESS) the row keeps when it was created and
-#: started, and keeps extended fields a later state does not carry.
-_UPDATES = ", ".join(
-    f"{c} = VALUES({c})"
-    if c
-    in ("status", "result", "traceback", "meta", "content_encoding", "content_type", "date_done")
-    else f"{c} = COALESCE(VALUES({c}), {c})"
+#: How a repeated store (STARTED, then SUCCESS) updates each column: the state's own
+#: columns take the new values; the row keeps when it was created, and keeps extended
+#: fields a later state does not carry.
+_STATE_COLUMNS = ("result", "traceback", "meta", "content_encoding", "content_type", "date_done")
+_SET = {
+    c: f"VALUES({c})" if c in _STATE_COLUMNS else f"COALESCE(VALUES({c}), {c})"
     for c in _COLUMNS
-    if c not in ("task_id", "date_created")
-)
-#: A STARTED row written late (see `taskcenter.started_rows`) never replaces a final state
-#: another process already stored. `status` is assigned last: MySQL evaluates the
-#: assignments left to right, so the other IF()s still see the old status.
+    if c not in ("task_id", "date_created", "status")
+}
+_UPDATES = ", ".join([f"{c} = {value}" for c, value in _SET.items()] + ["status = VALUES(status)"])
+#: A STARTED row written late (see `taskcenter.started_rows`) updates the row as above
+#: unless another process already stored a final state, which it never replaces. `status`
+#: is assigned last: MySQL evaluates the assignments left to right, so the other IF()s
+#: still see the old status.
 _FINAL = "status IN ('SUCCESS', 'FAILURE', 'REVOKED')"
 _STARTED_UPDATES = ", ".join(
-    [
-        f"{c} = IF({_FINAL}, {c}, VALUES({c}))"
-        for c in ("result", "traceback", "meta", "content_encoding", "content_type", "date_done")
-    ]
-    + [
-        f"{c} = COALESCE({c}, VALUES({c}))"
-        for c in _COLUMNS
-        if c
-        not in (
-            "task_id",
-            "date_created",
-            "status",
-            "result",
-            "traceback",
-            "meta",
-            "content_encoding",
-            "content_type",
-            "date_done",
-        )
-    ]
+    [f"{c} = IF({_FINAL}, {c}, {value})" for c, value in _SET.items()]
     + [f"status = IF({_FINAL}, status, VALUES(status))"]
 )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -9,7 +12,7 @@ from django_celery_results.models import TaskResult
 
 from config.celery import app
 from taskcenter import dispatch
-from taskcenter.results_backend import UpsertDatabaseBackend
+from taskcenter.results_backend import UpsertDatabaseBackend, _upsert
 from tests.conftest import start_beat, wait_for
 
 #: A queue no test worker listens to, so a sent run stays queued.
@@ -126,14 +129,10 @@ def test_a_run_still_going_after_the_started_delay_shows_as_started(celery_worke
     assert (done.date_done - done.date_started).total_seconds() >= 3.9
 
 
-@pytest.mark.django_db
-def test_a_late_started_row_never_replaces_a_final_state():
-    from datetime import UTC, datetime
-
-    from taskcenter.results_backend import _upsert
-
+def _row(**changes: Any) -> dict[str, Any]:
+    """A stored SUCCESS row of jobs.demo.add, as `_upsert` takes it, with `changes`."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    row = {
+    return {
         "task_id": "finished-first",
         "status": "SUCCESS",
         "result": "42",
@@ -149,7 +148,13 @@ def test_a_late_started_row_never_replaces_a_final_state():
         "date_created": now,
         "date_started": now,
         "date_done": now,
+        **changes,
     }
+
+
+@pytest.mark.django_db
+def test_a_late_started_row_never_replaces_a_final_state():
+    row = _row()
     # Given a run whose final state another process stored first
     _upsert(row, "default")
 
@@ -159,3 +164,19 @@ def test_a_late_started_row_never_replaces_a_final_state():
     # Then the final state and its result stand
     stored = TaskResult.objects.get(task_id="finished-first")
     assert (stored.status, stored.result, stored.worker) == ("SUCCESS", "42", "w1")
+
+
+@pytest.mark.django_db
+def test_the_started_row_of_a_retry_takes_its_own_start_and_worker():
+    first = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=5)
+    # Given a run whose first attempt stored RETRY
+    _upsert(_row(task_id="retried", status="RETRY", date_started=first, worker="w1"), "default")
+
+    # When its second attempt, on another worker, is still going after the delay
+    second = first + timedelta(seconds=30)
+    _upsert(_row(task_id="retried", status="STARTED", date_started=second, worker="w2"), "default")
+
+    # Then the row shows that attempt
+    stored = TaskResult.objects.get(task_id="retried")
+    assert (stored.status, stored.worker) == ("STARTED", "w2")
+    assert stored.date_started.replace(tzinfo=None) == second
