@@ -129,6 +129,8 @@ else:
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.mysql":
+    # Django's backend with the per-request ping skipped on a connection that just worked.
+    _db["ENGINE"] = "taskcenter.db_backends.mysql"
     _db.setdefault("OPTIONS", {}).update(
         {
             "charset": "utf8mb4",

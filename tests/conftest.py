@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -39,8 +40,7 @@ def wait_for(
 
 
 def _services_problem() -> str | None:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.mysql":
+    if connection.vendor != "mysql":
         return "DATABASE_URL is not a mysql:// URL"
     if not settings.REDIS_URL:
         return "REDIS_URL is not set"
@@ -71,7 +71,7 @@ def child_env(**overrides: str | None) -> dict[str, str]:
     """Return the environment for a child process that must use the *test* database."""
     env = dict(os.environ)
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.mysql" and env.get("DATABASE_URL"):
+    if connection.vendor == "mysql" and env.get("DATABASE_URL"):
         parts = urlsplit(env["DATABASE_URL"])
         env["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + str(db["NAME"])))
     else:

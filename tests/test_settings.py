@@ -90,7 +90,7 @@ def test_mysql_url_gets_utf8mb4_strict_mode_and_bounded_connection_age(tmp_path)
         TASKCENTER_VAR_DIR=str(tmp_path),
     )
 
-    assert seen["ENGINE"] == "django.db.backends.mysql"
+    assert seen["ENGINE"] == "taskcenter.db_backends.mysql"
     assert seen["NAME"] == "tc"
     assert 0 < seen["CONN_MAX_AGE"] < 28800
     assert seen["CONN_HEALTH_CHECKS"] is True

@@ -1,8 +1,10 @@
 """Runs: trigger catalog jobs, read their status, revoke them; the worker-side records.
 
-Every run is recorded in the same transaction that publishes it: when the broker is
-unreachable the publish raises, the transaction rolls back, and no half-recorded run
-is left behind. The record is what turns "an id this system never issued" into a 404
+Every run is recorded (one autocommitted INSERT) before it is published, and the record
+is deleted again when the publish fails (broker unreachable), so no half-recorded run is
+left behind. Not one transaction around both: that costs three more round trips to the
+database per trigger (autocommit off, COMMIT, autocommit on) for the same outcome.
+The record is what turns "an id this system never issued" into a 404
 (Celery itself answers PENDING for any id).
 """
 
@@ -12,13 +14,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, Value
+from django.db import IntegrityError, connection
+from django.db.models import DateTimeField, Field, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_results.models import TaskResult
@@ -118,27 +121,55 @@ def run_trigger(
         existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
         if existing is not None:
             return existing, False
+    run = Run(
+        id=str(uuid.uuid4()),
+        job=job_name,
+        kwargs=bound,
+        options=_jsonable(clean),
+        user=user,
+        idempotency_key=idempotency_key or None,
+    )
     try:
-        with transaction.atomic():
-            run = Run.objects.create(
-                id=str(uuid.uuid4()),
-                job=job_name,
-                kwargs=bound,
-                options=_jsonable(clean),
-                user=user,
-                idempotency_key=idempotency_key or None,
-            )
-            try:
-                dispatch.submit(job_name, kwargs=bound, task_id=run.id, **clean)
-            except dispatch.BROKER_ERRORS as exc:
-                raise BrokerUnavailableError("the task broker is unreachable") from exc
+        _insert(run)
     except IntegrityError:
-        # Two requests raced with the same key: the other one committed first.
+        # Two requests raced with the same key: the other one recorded its run first.
         existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
         if existing is None:
             raise
         return existing, False
+    try:
+        dispatch.submit(job_name, kwargs=bound, task_id=run.id, **clean)
+    except BaseException as exc:
+        # Not sent: take the record back, so no half-recorded run is left behind.
+        Run.objects.filter(id=run.id).delete()
+        if isinstance(exc, dispatch.BROKER_ERRORS):
+            raise BrokerUnavailableError("the task broker is unreachable") from exc
+        raise
     return run, True
+
+
+@cache
+def _insert_sql() -> tuple[str, tuple[Field, ...]]:
+    fields = tuple(Run._meta.concrete_fields)
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {q(Run._meta.db_table)} ({columns}) VALUES ({values})", fields
+
+
+def _insert(run: Run) -> None:
+    """Insert a new run: the statement `run.save(force_insert=True)` sends, built once.
+
+    Each field's value goes through the same `pre_save` and `get_db_prep_save` the ORM
+    uses; what is skipped is the per-save machinery (model signals, which Run has none
+    of, and the query compiler), about half a millisecond of CPU per trigger.
+    """
+    sql, fields = _insert_sql()
+    values = [field.get_db_prep_save(field.pre_save(run, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+    run._state.adding = False
+    run._state.db = connection.alias
 
 
 def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) -> Run | None:

@@ -23,6 +23,20 @@ def _fresh(user):
     return type(user).objects.get(pk=user.pk)
 
 
+def _user_with(make_user, setup: str):
+    user = make_user(is_superuser="superuser" in setup, is_active=not setup.startswith("inactive"))
+    if setup in ("own permission", "inactive with permission"):
+        user.user_permissions.add(_perm(ADD.permission_codename))
+    if setup.startswith("group") or setup.endswith("group"):
+        codename = ADD.permission_codename if setup.startswith("group") else "trigger_any_job"
+        group = Group.objects.create(name=f"g-{user.pk}")
+        group.permissions.add(_perm(codename))
+        user.groups.add(group)
+    if setup == "trigger_any_job":
+        user.user_permissions.add(_perm("trigger_any_job"))
+    return user
+
+
 @pytest.mark.parametrize(
     ("setup", "add", "total"),
     [
@@ -37,16 +51,7 @@ def _fresh(user):
     ],
 )
 def test_trigger_check_matches_djangos_has_perm(make_user, setup, add, total):
-    user = make_user(is_superuser="superuser" in setup, is_active=not setup.startswith("inactive"))
-    if setup in ("own permission", "inactive with permission"):
-        user.user_permissions.add(_perm(ADD.permission_codename))
-    if setup.startswith("group") or setup.endswith("group"):
-        codename = ADD.permission_codename if setup.startswith("group") else "trigger_any_job"
-        group = Group.objects.create(name=f"g-{user.pk}")
-        group.permissions.add(_perm(codename))
-        user.groups.add(group)
-    if setup == "trigger_any_job":
-        user.user_permissions.add(_perm("trigger_any_job"))
+    user = _user_with(make_user, setup)
 
     ours = (
         job_can_trigger(user=_fresh(user), job=ADD),
@@ -91,4 +96,62 @@ def test_token_lookup_is_one_query_and_loads_the_user(make_user, token_for):
         username = token.user.username
 
     assert username == user.username
+    assert len(queries) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "add", "total"),
+    [
+        ("nothing", False, False),
+        ("own permission", True, False),
+        ("group permission", True, False),
+        ("trigger_any_job", True, True),
+        ("trigger_any_job through a group", True, True),
+        ("superuser", True, True),
+    ],
+)
+def test_token_lookup_reads_the_same_permissions_with_no_further_query(
+    make_user, token_for, setup, add, total
+):
+    user = _user_with(make_user, setup)
+    secret = token_for(user)
+    token_authenticate(secret=secret)  # the first use writes last_used_at
+
+    with CaptureQueriesContext(connection) as queries:
+        caller = token_authenticate(secret=secret).user
+        ours = (job_can_trigger(user=caller, job=ADD), job_can_trigger(user=caller, job=TOTAL))
+
+    assert ours == (add, total)
+    assert len(queries) == 1
+
+
+def test_token_lookup_loads_the_user_as_a_queryset_does(make_user, token_for):
+    user = make_user(is_superuser=True)
+    user.last_login = user.date_joined
+    user.save()
+
+    loaded = token_authenticate(secret=token_for(user)).user
+    expected = _fresh(user)
+
+    for field in type(user)._meta.concrete_fields:
+        ours, theirs = getattr(loaded, field.attname), getattr(expected, field.attname)
+        assert (ours, type(ours)) == (theirs, type(theirs)), field.name
+
+
+def test_a_permission_list_the_server_may_have_cut_short_is_queried_again(make_user, token_for):
+    # GROUP_CONCAT stops at group_concat_max_len (1024 bytes by default on MySQL): a long
+    # list is not trusted, and the check asks the database itself.
+    user = make_user(jobs=("jobs.demo.add",))
+    content_type = _perm(ADD.permission_codename).content_type
+    for i in range(12):
+        codename = f"zz_padding_{i:02d}_" + "x" * 80
+        user.user_permissions.add(
+            Permission.objects.create(codename=codename, name=codename, content_type=content_type)
+        )
+    caller = token_authenticate(secret=token_for(user)).user
+
+    with CaptureQueriesContext(connection) as queries:
+        ours = (job_can_trigger(user=caller, job=ADD), job_can_trigger(user=caller, job=TOTAL))
+
+    assert ours == (True, False)
     assert len(queries) == 1
