@@ -61,4 +61,3 @@ def test_within_the_window_a_dropped_connection_fails_one_request_then_is_replac
 
     # ... so the next request opens a new one.
     assert _request(other) == (1,)
-

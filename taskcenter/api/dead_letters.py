@@ -2,12 +2,12 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Router
 from ninja.pagination import paginate
 
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
+from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import (
     DeadLetterOut,
     DiscardedOut,
@@ -41,7 +41,7 @@ def _requeued(pairs) -> list[RequeuedOut]:
         RequeuedOut(
             dead_letter_id=letter.pk,
             run_id=run.id,
-            status_url=reverse("api:get_run", args=[run.id]),
+            status_url=run_status_url(run.id),
         )
         for letter, run in pairs
     ]

@@ -6,6 +6,7 @@ from ninja import Header, Path, Router
 
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
+from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import JobOut, RetryOut, RunAccepted, TriggerIn
 from taskcenter.catalog import Job, Runtime, all_jobs
 from taskcenter.services.runs import job_can_trigger, run_trigger
@@ -80,6 +81,6 @@ def trigger_job(
     return 202, RunAccepted(
         id=run.id,
         job=run.job,
-        status_url=reverse("api:get_run", args=[run.id]),
+        status_url=run_status_url(run.id),
         replayed=not created,
     )

@@ -1,6 +1,10 @@
 """`/api/runs`: the state of one run, and revoking it."""
 
+from functools import cache
+from urllib.parse import quote
+
 from django.http import HttpRequest
+from django.urls import get_script_prefix, reverse
 from ninja import Query, Router, Schema
 
 from taskcenter.api.errors import Error
@@ -8,6 +12,23 @@ from taskcenter.api.schemas import RevokeOut, RunOut
 from taskcenter.services.runs import run_get, run_revoke, run_status
 
 router = Router(tags=["runs"])
+
+
+_PLACEHOLDER = "run-id"
+
+
+@cache
+def _status_path() -> str:
+    """The status URL's path after the script prefix, with a placeholder for the id."""
+    return reverse("api:get_run", args=[_PLACEHOLDER]).removeprefix(get_script_prefix())
+
+
+def run_status_url(run_id: str) -> str:
+    """Return `reverse("api:get_run", args=[run_id])`, without resolving it per call.
+
+    Every trigger answers with this URL; reversing it each time costs ~0.2 ms of CPU.
+    """
+    return get_script_prefix() + _status_path().replace(_PLACEHOLDER, quote(run_id, safe=""))
 
 
 class RevokeQuery(Schema):

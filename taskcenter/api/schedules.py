@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from ninja import Field, Router, Schema
@@ -17,6 +16,7 @@ from pydantic import ConfigDict
 from taskcenter import dispatch
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
+from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import MAX_NAME, Pagination, Pk, RunAccepted, StrictIn
 from taskcenter.catalog import get_job
 from taskcenter.selectors.schedules import schedule_in_words
@@ -259,5 +259,5 @@ def run_schedule_now(
         raise BrokerUnavailableError("the task broker is unreachable") from exc
     run = run_record_issued(run_id=run_id, job=task.task, user=request.auth)
     return 202, RunAccepted(
-        id=run.id, job=run.job, status_url=reverse("api:get_run", args=[run.id]), replayed=False
+        id=run.id, job=run.job, status_url=run_status_url(run.id), replayed=False
     )

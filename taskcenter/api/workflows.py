@@ -1,11 +1,11 @@
 """`/api/workflows`: chains, groups and chords of catalog jobs, validated as a whole."""
 
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Router
 
 from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
+from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import StepIn, WorkflowIn, WorkflowOut, WorkflowRunOut
 from taskcenter.services.workflows import WorkflowStep, workflow_submit
 
@@ -55,7 +55,7 @@ def submit_workflow(request: HttpRequest, payload: WorkflowIn) -> tuple[int, Wor
                 role="callback" if run.step >= header else "step",
                 job=run.job,
                 run_id=run.id,
-                status_url=reverse("api:get_run", args=[run.id]),
+                status_url=run_status_url(run.id),
             )
             for run in runs
         ],
