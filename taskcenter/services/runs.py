@@ -1,9 +1,10 @@
 """Runs: trigger catalog jobs, read their status, revoke them; the worker-side records.
 
-Every run is recorded (one autocommitted INSERT) before it is published, and the record
-is deleted again when the publish fails (broker unreachable), so no half-recorded run is
-left behind. Not one transaction around both: that costs three more round trips to the
-database per trigger (autocommit off, COMMIT, autocommit on) for the same outcome.
+Every run is recorded (an autocommitted INSERT) before it is published, and the record is
+deleted again when the publish fails (broker unreachable), so no half-recorded run is left
+behind. Not one transaction around both: that costs three more round trips to the database
+per trigger (autocommit off, COMMIT, autocommit on) for the same outcome. Concurrent
+triggers in one web process are recorded and published together (`services.run_sender`).
 The record is what turns "an id this system never issued" into a 404
 (Celery itself answers PENDING for any id).
 """
@@ -14,14 +15,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection
-from django.db.models import DateTimeField, Field, Value
+from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_results.models import TaskResult
@@ -30,6 +30,7 @@ from taskcenter import dispatch
 from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError, get_job
 from taskcenter.models import Run
 from taskcenter.selectors.permissions import trigger_permissions_held
+from taskcenter.services.run_sender import SenderTimeoutError, record_and_submit, run_sender
 from taskcenter.services.scrub import scrub
 
 #: States after which a run can no longer change.
@@ -129,47 +130,25 @@ def run_trigger(
         user=user,
         idempotency_key=idempotency_key or None,
     )
+    submission = dispatch.Submission(job_name, bound, {"task_id": run.id, **clean})
     try:
-        _insert(run)
+        if idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
+            # A key needs its own INSERT (a duplicate must fail alone), and a caller's
+            # transaction must hold the record: the sender thread has its own connection.
+            record_and_submit([run], [submission])
+        else:
+            run_sender().send(run, submission)
     except IntegrityError:
+        if not idempotency_key:
+            raise
         # Two requests raced with the same key: the other one recorded its run first.
         existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
         if existing is None:
             raise
         return existing, False
-    try:
-        dispatch.submit(job_name, kwargs=bound, task_id=run.id, **clean)
-    except BaseException as exc:
-        # Not sent: take the record back, so no half-recorded run is left behind.
-        Run.objects.filter(id=run.id).delete()
-        if isinstance(exc, dispatch.BROKER_ERRORS):
-            raise BrokerUnavailableError("the task broker is unreachable") from exc
-        raise
+    except (*dispatch.BROKER_ERRORS, SenderTimeoutError) as exc:
+        raise BrokerUnavailableError("the task broker is unreachable") from exc
     return run, True
-
-
-@cache
-def _insert_sql() -> tuple[str, tuple[Field, ...]]:
-    fields = tuple(Run._meta.concrete_fields)
-    q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {q(Run._meta.db_table)} ({columns}) VALUES ({values})", fields
-
-
-def _insert(run: Run) -> None:
-    """Insert a new run: the statement `run.save(force_insert=True)` sends, built once.
-
-    Each field's value goes through the same `pre_save` and `get_db_prep_save` the ORM
-    uses; what is skipped is the per-save machinery (model signals, which Run has none
-    of, and the query compiler), about half a millisecond of CPU per trigger.
-    """
-    sql, fields = _insert_sql()
-    values = [field.get_db_prep_save(field.pre_save(run, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-    run._state.adding = False
-    run._state.db = connection.alias
 
 
 def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) -> Run | None:

@@ -3,6 +3,7 @@
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -92,7 +93,8 @@ def _free_port() -> int:
 def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     make_user, token_for, tmp_path
 ):
-    # Given a web server whose broker URL points at a port nothing listens on
+    # Given the web server as deployed (gunicorn, threads) whose broker URL points at a
+    # port nothing listens on
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     port = _free_port()
     dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
@@ -100,14 +102,15 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
+            "gunicorn",
+            "-c",
+            "config/gunicorn.py",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
         ],
-        tmp_path / "uvicorn.log",
+        tmp_path / "gunicorn.log",
         child_env(REDIS_URL=dead_broker),
     )
     try:
@@ -121,7 +124,7 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
             except OSError:
                 return False
 
-        wait_for(up, timeout=30, what="uvicorn to answer")
+        wait_for(up, timeout=30, what="gunicorn to answer")
 
         # When a run is triggered
         started = time.monotonic()
@@ -134,6 +137,17 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
         assert elapsed < 5
         assert not Run.objects.exists()
         assert "Traceback" not in answer.raw.decode()
+
+        # And so are triggers arriving together (recorded and published as one batch)
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: http.post(TRIGGER, {"kwargs": {"x": 1, "y": 2}}, token=token),
+                    range(6),
+                )
+            )
+        assert [a.status for a in answers] == [503] * 6
+        assert not Run.objects.exists()
 
         # And a workflow is refused the same way, leaving neither workflow nor steps behind
         chain = {"kind": "chain", "steps": [{"job": "jobs.demo.add", "args": [1, 2]}] * 2}
