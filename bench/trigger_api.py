@@ -10,7 +10,8 @@ No worker consumes during the measurement; the queues are purged between phases.
 Closed loop: each client sends its next call when the previous one answers (so at 16
 clients mean latency = 16 / throughput). With `--paced 0.5`, an extra open-loop phase
 sends to both sides at half of bare's 16-client rate on a fixed schedule, and reports
-latency from each call's scheduled time.
+latency from each call's scheduled time. With `--floor`, `GET /health` (one `SELECT 1`)
+through the same server is measured too: what HTTP, gunicorn and Django cost alone.
 
 Usage (MySQL and Redis URLs of a database you may write to; it is migrated first):
   DATABASE_URL=mysql://root:@127.0.0.1:3306/taskcenter_bench REDIS_URL=redis://127.0.0.1:6379/5 \
@@ -147,22 +148,33 @@ def bare_call() -> Callable[[], None]:
 
 
 def api_call(port: int, token: str) -> Callable[[], None]:
-    local = threading.local()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    return http_call(port, "POST", f"/api/jobs/{JOB}/runs", BODY, headers, expect=202)
+
+
+def floor_call(port: int) -> Callable[[], None]:
+    """`GET /health` (one `SELECT 1`) through the same server: what HTTP and Django cost."""
+    return http_call(port, "GET", "/health", None, {}, expect=200)
+
+
+def http_call(
+    port: int, method: str, path: str, body: bytes | None, headers: dict[str, str], expect: int
+) -> Callable[[], None]:
+    local = threading.local()
 
     def call() -> None:
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            conn.request("POST", f"/api/jobs/{JOB}/runs", body=BODY, headers=headers)
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
             local.conn = None
             conn.close()
             raise
-        if response.status != 202:
+        if response.status != expect:
             raise RuntimeError(f"status {response.status}")
 
     return call
@@ -237,6 +249,11 @@ def main() -> None:
         help="also run an open-loop phase: 16 clients sending, in total, FRACTION of bare's "
         "measured 16-client rate (e.g. 0.5), to both sides; latency from the scheduled send",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure GET /health (one SELECT 1) through the same server, closed loop",
+    )
     opts = parser.parse_args()
     if opts.paced and str(PACED_CLIENTS) not in opts.clients.split(","):
         parser.error(
@@ -255,9 +272,12 @@ def main() -> None:
     rows = []
     try:
         for clients in (int(c) for c in opts.clients.split(",")):
-            runs: dict[str, list[dict[str, float]]] = {"bare": [], "api": []}
+            calls = {"bare": bare_call(), "api": api_call(port, token)}
+            if opts.floor:
+                calls["floor"] = floor_call(port)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in calls}
             for _ in range(opts.repeat):
-                for name, call in (("bare", bare_call()), ("api", api_call(port, token))):
+                for name, call in calls.items():
                     runs[name].append(measure(call, clients=clients, seconds=opts.seconds))
                     app.control.purge()
             med = {
@@ -293,9 +313,13 @@ def main() -> None:
         f"server: {opts.server} x{opts.workers}{threads}, {opts.seconds}s per phase, "
         f"median of {opts.repeat}"
     )
+    if opts.floor:
+        print("floor: GET /health (one SELECT 1) through the same server")
     print(f"{'clients':>11} {'what':>5} {'rps':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for clients, med in rows:
-        for name in ("bare", "api"):
+        for name in ("bare", "api", "floor"):
+            if name not in med:
+                continue
             m = med[name]
             figures = (
                 f"{m['rps']:>8.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} {m['errors']:>6.0f}"
