@@ -15,6 +15,21 @@ ADD = get_job("jobs.demo.add")
 TOTAL = get_job("jobs.demo.total")
 
 
+#: (who, may trigger jobs.demo.add, may trigger jobs.demo.total)
+ACTIVE_CASES = [
+    ("nothing", False, False),
+    ("own permission", True, False),
+    ("group permission", True, False),
+    ("trigger_any_job", True, True),
+    ("trigger_any_job through a group", True, True),
+    ("superuser", True, True),
+]
+INACTIVE_CASES = [
+    ("inactive with permission", False, False),
+    ("inactive superuser", False, False),
+]
+
+
 def _perm(codename: str) -> Permission:
     return Permission.objects.get(content_type__app_label="taskcenter", codename=codename)
 
@@ -37,19 +52,7 @@ def _user_with(make_user, setup: str):
     return user
 
 
-@pytest.mark.parametrize(
-    ("setup", "add", "total"),
-    [
-        ("nothing", False, False),
-        ("own permission", True, False),
-        ("group permission", True, False),
-        ("trigger_any_job", True, True),
-        ("trigger_any_job through a group", True, True),
-        ("superuser", True, True),
-        ("inactive with permission", False, False),
-        ("inactive superuser", False, False),
-    ],
-)
+@pytest.mark.parametrize(("setup", "add", "total"), ACTIVE_CASES + INACTIVE_CASES)
 def test_trigger_check_matches_djangos_has_perm(make_user, setup, add, total):
     user = _user_with(make_user, setup)
 
@@ -99,17 +102,7 @@ def test_token_lookup_is_one_query_and_loads_the_user(make_user, token_for):
     assert len(queries) == 1
 
 
-@pytest.mark.parametrize(
-    ("setup", "add", "total"),
-    [
-        ("nothing", False, False),
-        ("own permission", True, False),
-        ("group permission", True, False),
-        ("trigger_any_job", True, True),
-        ("trigger_any_job through a group", True, True),
-        ("superuser", True, True),
-    ],
-)
+@pytest.mark.parametrize(("setup", "add", "total"), ACTIVE_CASES)  # inactive: no token works
 def test_token_lookup_reads_the_same_permissions_with_no_further_query(
     make_user, token_for, setup, add, total
 ):
