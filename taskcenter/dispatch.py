@@ -8,6 +8,7 @@ and periodic tasks are written through django-celery-beat's models so beat sees 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from celery import chain as celery_chain
 from celery import chord as celery_chord
 from celery import current_task, signals
 from celery import group as celery_group
+from celery.app.task import Task
 from celery.canvas import Signature
 from celery.result import AsyncResult
 from django.db import transaction
@@ -29,6 +31,7 @@ from django_celery_beat.models import (
 )
 
 from config.celery import app
+from taskcenter import redis_publisher
 from taskcenter.catalog import Runtime, get_job
 
 #: What publishing raises when the broker is unreachable (kombu wraps most of them).
@@ -76,10 +79,12 @@ class Submission:
 def submit_many(submissions: Sequence[Submission]) -> None:
     """Validate every submission, then publish them all in one broker round trip.
 
-    On Redis, kombu's `Producer.batch()` buffers the messages (the same bytes `submit`
-    writes, publish signals included) and sends them in one pipeline; other transports
-    publish each at once. Raises one of BROKER_ERRORS if the broker did not take them:
-    a refused connection sends none, but a connection lost midway may have sent a part.
+    On Redis, `taskcenter.redis_publisher` writes the messages `apply_async` would write
+    (publish signals included) in one pipeline, for a fraction of the CPU. Where it does
+    not apply, `apply_async` runs inside kombu's `Producer.batch()`, which on Redis also
+    sends one pipeline and elsewhere publishes each message at once. Raises one of
+    BROKER_ERRORS if the broker did not take them: a refused connection sends none, but a
+    connection lost midway may have sent a part.
     """
     prepared = []
     for sub in submissions:
@@ -88,7 +93,30 @@ def submit_many(submissions: Sequence[Submission]) -> None:
         if unknown:
             raise TypeError(f"unknown submit options: {', '.join(sorted(unknown))}")
         prepared.append((job.task, job.validate([], sub.kwargs), sub.options))
-    with app.producer_or_acquire() as producer, producer.batch(max_size=len(prepared) + 1):
+    with app.producer_or_acquire() as producer:
+        if all(redis_publisher.can_publish(task, opts.get("queue")) for task, _, opts in prepared):
+            redis_publisher.publish_many(
+                producer,
+                [
+                    redis_publisher.Message(
+                        task, options.get("task_id") or str(uuid.uuid4()), bound, **_rest(options)
+                    )
+                    for task, bound, options in prepared
+                ],
+            )
+            return
+        _publish_batch(producer, prepared)
+
+
+def _rest(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if key != "task_id"}
+
+
+def _publish_batch(
+    producer: Any, prepared: list[tuple[Task, dict[str, Any], dict[str, Any]]]
+) -> None:
+    """`apply_async` each prepared message inside kombu's `Producer.batch()`."""
+    with producer.batch(max_size=len(prepared) + 1):
         for task, bound, options in prepared:
             # retry=False: inside a batch a publish only buffers the message, so kombu's
             # retry wrapper (built anew for every message and its queue declaration,

@@ -1,0 +1,253 @@
+"""Publish catalog-job messages to a Redis broker: `apply_async`'s message, one pipeline a batch.
+
+Why: the run sender publishes every API trigger. Through `apply_async`, inside kombu's
+`Producer.batch()`, a message cost 300 µs of CPU in a batch of 8 and 550 µs alone
+(bench/README.md, trigger endpoint, session 4), most of it bookkeeping that comes out
+the same for every message of one job: merging the task's options, routing by name,
+binding the queue again to check that it is declared, and a new redis-py client for every
+batch. Here that is worked out once per job and queue, and each message costs what is left.
+
+Still Celery's and kombu's: the message itself (`app.amqp.create_task_message`, protocol 2,
+JSON), the routing (`app.amqp.router`), the queue declaration (kombu, once per queue and
+connection), the publish signals, the list key for a priority and the connection pool
+(kombu's Redis channel), and the error a dead broker raises (kombu's OperationalError).
+Ours: the envelope kombu's Redis transport wraps a message in (base64 body, delivery info,
+delivery tag), written with kombu's own JSON encoder, and one LPUSH per message into a
+pipeline. tests/test_redis_publisher.py holds it to what `apply_async` writes, field by
+field, for every option the API passes.
+
+Only used where it is the same as `apply_async`: a Redis broker, task protocol 2, JSON
+without compression, no sent events, a direct queue without expiry, published from
+outside a task. `taskcenter.dispatch.submit_many` keeps `apply_async` everywhere else
+(the filesystem broker of the embedded default, for one).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from celery import signals
+from celery.app.task import Task
+from kombu import Producer, Queue
+from kombu.entity import maybe_delivery_mode
+from kombu.serialization import dumps as serialize
+from kombu.utils.json import dumps as envelope_json
+
+from config.celery import app
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one job's messages go and the defaults they carry (from apply_async's own steps)."""
+
+    queue: Queue
+    delivery_mode: int
+    priority: int | None
+    expires: float | None
+    time_limit: float | None
+    soft_time_limit: float | None
+    ignore_result: bool
+
+
+@dataclass(frozen=True)
+class Message:
+    """One job to publish: its id, keyword arguments and the options the API allows."""
+
+    task: Task
+    task_id: str
+    kwargs: dict[str, Any]
+    queue: str | None = None
+    countdown: float | None = None
+    eta: datetime | None = None
+    priority: int | None = None
+    expires: float | None = None
+    headers: dict[str, Any] | None = None
+
+
+@cache
+def broker_supported() -> bool:
+    """Whether this process's broker and settings are ones this module reproduces exactly."""
+    conf = app.conf
+    with app.connection_for_write() as connection:
+        driver = connection.transport.driver_type
+    return (
+        driver == "redis"
+        and int(conf.task_protocol) == 2
+        and conf.task_serializer == "json"
+        and not conf.task_compression
+        and not conf.task_send_sent_event
+    )
+
+
+@cache
+def route(task_name: str, queue: str | None) -> Route | None:
+    """Route `task_name` (optionally to `queue`) as `apply_async` does; None if not plain.
+
+    The same steps as `Task.apply_async` and `Celery.send_task`: the task's execution
+    options, then the router (task_routes are name patterns here, so the answer depends
+    only on the name and the queue asked for). None for a route this module does not
+    reproduce (a named exchange or routing key, a non-direct or expiring queue).
+    """
+    task = app.tasks[task_name]
+    options = dict(task._get_exec_options())
+    if queue is not None:
+        options["queue"] = queue
+    time_limit = options.pop("time_limit", None)
+    soft_time_limit = options.pop("soft_time_limit", None)
+    expires = options.pop("expires", None)
+    options.pop("ignore_result", None)
+    routed = app.amqp.router.route(options, task_name, (), {}, task)
+    target = routed.get("queue")
+    if (
+        not isinstance(target, Queue)
+        or routed.get("exchange")
+        or routed.get("routing_key")
+        or routed.get("serializer") not in (None, "json")
+        or routed.get("compression")
+        or target.exchange.type != "direct"
+        or target.expires is not None
+        or (target.queue_arguments or {}).get("x-expires") is not None
+    ):
+        return None
+    return Route(
+        queue=target,
+        delivery_mode=maybe_delivery_mode(
+            routed.get("delivery_mode")
+            or target.exchange.delivery_mode
+            or app.conf.task_default_delivery_mode
+        ),
+        priority=routed.get("priority"),
+        expires=expires,
+        time_limit=time_limit,
+        soft_time_limit=soft_time_limit,
+        ignore_result=task.ignore_result,
+    )
+
+
+def can_publish(task: Task, queue: str | None) -> bool:
+    """Whether `publish_many` reproduces `apply_async` for this job and queue here."""
+    return (
+        broker_supported()
+        and app.current_worker_task is None
+        and route(task.name, queue) is not None
+    )
+
+
+def _expiration(expires: float | datetime) -> float:
+    if isinstance(expires, datetime):
+        seconds = (expires - app.now()).total_seconds()
+    else:
+        seconds = expires
+    return max(seconds, 0)
+
+
+def _envelope(message: Message, channel: Any) -> tuple[str, str, tuple, str]:
+    """Return (list key, JSON envelope, signal arguments) for one message."""
+    r = route(message.task.name, message.queue)
+    assert r is not None, "call can_publish() first"
+    name = message.task.name
+    expires = message.expires if message.expires is not None else r.expires
+    headers, properties, body, _ = app.amqp.create_task_message(
+        message.task_id,
+        name,
+        (),
+        message.kwargs,
+        message.countdown,
+        message.eta,
+        None,
+        None,
+        expires,
+        0,
+        None,
+        None,
+        None,
+        app.thread_oid,
+        r.time_limit,
+        r.soft_time_limit,
+        False,
+        None,
+        None,
+        None,
+        None,
+        ignore_result=r.ignore_result,
+        replaced_task_nesting=0,
+    )
+    if message.headers:
+        headers.update(message.headers)
+    priority = message.priority if message.priority is not None else r.priority
+    qname = r.queue.name
+    if signals.before_task_publish.receivers:
+        signal_properties = dict(properties, priority=priority)
+        signals.before_task_publish.send(
+            sender=name,
+            body=body,
+            exchange="",
+            routing_key=qname,
+            declare=[r.queue],
+            headers=headers,
+            properties=signal_properties,
+            retry_policy=dict(app.conf.task_publish_retry_policy or {}),
+        )
+    properties["delivery_mode"] = r.delivery_mode
+    if expires is not None:
+        properties["expiration"] = str(int(_expiration(expires) * 1000))
+    content_type, content_encoding, payload = serialize(body, serializer="json")
+    if isinstance(payload, str):
+        payload = payload.encode(content_encoding)
+    properties["delivery_info"] = {"exchange": "", "routing_key": qname}
+    properties["priority"] = priority or channel.default_priority
+    properties["body_encoding"] = "base64"
+    properties["delivery_tag"] = str(uuid.uuid4())
+    envelope = {
+        "body": base64.b64encode(payload).decode(),
+        "content-encoding": content_encoding,
+        "content-type": content_type,
+        "headers": headers,
+        "properties": properties,
+    }
+    key = channel._q_for_pri(qname, channel._get_message_priority(envelope, reverse=False))
+    return key, envelope_json(envelope), (name, body, qname, headers)
+
+
+#: One redis-py client per kombu channel. kombu builds a new one for every publish (or
+#: batch), on the channel's connection pool; building one costs more than the LPUSH.
+_clients: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+def _client(channel: Any) -> Any:
+    client = _clients.get(channel)
+    if client is None:
+        client = _clients[channel] = channel._create_client()
+    return client
+
+
+def publish_many(producer: Producer, messages: Sequence[Message]) -> None:
+    """Publish `messages` in one Redis pipeline; raise kombu's OperationalError if not sent.
+
+    Every message must have passed `can_publish`. A refused connection sends none; a
+    connection lost midway may have sent a part (as kombu's own batches).
+    """
+    with producer.connection._reraise_as_library_errors():
+        channel = producer.channel
+        declared = producer.connection.declared_entities
+        for message in messages:
+            queue = route(message.task.name, message.queue).queue
+            if hash(queue) not in declared:
+                producer.maybe_declare(queue)
+        built = [_envelope(message, channel) for message in messages]
+        pipe = _client(channel).pipeline(transaction=False)
+        for key, payload, _ in built:
+            pipe.lpush(key, payload)
+        pipe.execute()
+    if signals.after_task_publish.receivers:
+        for _, _, (name, body, qname, headers) in built:
+            signals.after_task_publish.send(
+                sender=name, body=body, exchange="", routing_key=qname, headers=headers
+            )

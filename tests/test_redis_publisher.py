@@ -1,0 +1,161 @@
+"""The lean Redis publisher writes what `apply_async` writes, and a worker runs it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from celery import signals
+from django.conf import settings
+
+from config.celery import app
+from taskcenter import dispatch, redis_publisher
+from taskcenter.catalog import get_job
+from taskcenter.results_backend import ENQUEUED_AT
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.services]
+
+JOB = "jobs.demo.add"
+
+#: Every option the trigger API passes on, alone and together.
+OPTION_CASES = {
+    "none": {},
+    "countdown": {"countdown": 30},
+    "eta": {"eta": datetime.now(UTC) + timedelta(minutes=5)},
+    "priority": {"priority": 5},
+    "expires": {"expires": 120},
+    "headers": {"headers": {"x-origin": "test"}},
+    "all": {"countdown": 10, "priority": 9, "expires": 600, "headers": {"x-a": 1}},
+}
+
+
+@pytest.fixture
+def queue():
+    """A queue of this test's own (no worker consumes it) and a reader of its lists."""
+    name = f"taskcenter-test-publisher-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def pop_all() -> dict[bytes, list[dict]]:
+        found = {}
+        for key in client.keys(f"{name}*"):
+            found[key] = [json.loads(raw) for raw in client.lrange(key, 0, -1)]
+            client.delete(key)
+        return found
+
+    yield name, pop_all
+    for key in client.keys(f"{name}*"):
+        client.delete(key)
+
+
+def _publish_lean(task_id: str, queue: str, options: dict) -> None:
+    task = get_job(JOB).task
+    assert redis_publisher.can_publish(task, queue)
+    with app.producer_or_acquire() as producer:
+        redis_publisher.publish_many(
+            producer,
+            [redis_publisher.Message(task, task_id, {"x": 1, "y": 2}, queue=queue, **options)],
+        )
+
+
+def _comparable(envelope: dict) -> dict:
+    """The envelope without what differs between any two sends (tag, times)."""
+    envelope = json.loads(json.dumps(envelope))
+    props = envelope["properties"]
+    assert uuid.UUID(props.pop("delivery_tag"))
+    expiration = props.pop("expiration", None)
+    headers = envelope["headers"]
+    sent = datetime.fromisoformat(headers.pop(ENQUEUED_AT))
+    times = {}
+    for key in ("eta", "expires"):
+        if headers[key] is not None:
+            times[key] = datetime.fromisoformat(headers.pop(key))
+    body = json.loads(base64.b64decode(envelope.pop("body")))
+    return {
+        "envelope": envelope,
+        "body": body,
+        "expiration": expiration,
+        "sent": sent,
+        "times": times,
+    }
+
+
+@pytest.mark.parametrize("case", OPTION_CASES)
+def test_the_message_is_the_one_apply_async_writes(case, queue):
+    name, pop_all = queue
+    options = OPTION_CASES[case]
+    task_id = str(uuid.uuid4())
+
+    get_job(JOB).task.apply_async(kwargs={"x": 1, "y": 2}, task_id=task_id, queue=name, **options)
+    theirs = pop_all()
+    _publish_lean(task_id, name, options)
+    ours = pop_all()
+
+    assert list(ours) == list(theirs), "same Redis list (queue and priority)"
+    [(key, [their_message])] = theirs.items()
+    [our_message] = ours[key]
+    a, b = _comparable(their_message), _comparable(our_message)
+    assert b["envelope"] == a["envelope"]
+    assert b["body"] == a["body"]
+    assert abs((b["sent"] - a["sent"]).total_seconds()) < 5
+    assert set(b["times"]) == set(a["times"])
+    for key in a["times"]:
+        assert abs((b["times"][key] - a["times"][key]).total_seconds()) < 5
+    if a["expiration"] is None:
+        assert b["expiration"] is None
+    else:
+        assert abs(int(b["expiration"]) - int(a["expiration"])) <= 5000
+
+
+def _routed_queue(job: str, queue: str | None) -> str:
+    found = redis_publisher.route(job, queue)
+    assert found is not None, "a plain direct queue"
+    return found.queue.name
+
+
+def test_a_job_is_routed_as_the_router_routes_it():
+    assert _routed_queue("jobs.reports.build_report", None) == "reports"
+    assert _routed_queue(JOB, None) == settings.CELERY_TASK_DEFAULT_QUEUE
+    assert _routed_queue(JOB, "email") == "email"
+
+
+def test_publish_signals_are_sent_after_the_pipeline(queue):
+    name, pop_all = queue
+    seen = []
+
+    def before(sender=None, headers=None, routing_key=None, **kwargs):
+        seen.append(("before", sender, headers["id"], routing_key))
+
+    def after(sender=None, headers=None, routing_key=None, **kwargs):
+        seen.append(("after", sender, headers["id"], routing_key, len(pop_all_peek())))
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+
+    def pop_all_peek():
+        return client.lrange(name, 0, -1)
+
+    signals.before_task_publish.connect(before, weak=False)
+    signals.after_task_publish.connect(after, weak=False)
+    try:
+        task_id = str(uuid.uuid4())
+        _publish_lean(task_id, name, {})
+    finally:
+        signals.before_task_publish.disconnect(before)
+        signals.after_task_publish.disconnect(after)
+    assert seen == [("before", JOB, task_id, name), ("after", JOB, task_id, name, 1)]
+    pop_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_runs_what_submit_many_published(celery_worker):
+    task_id = str(uuid.uuid4())
+    assert redis_publisher.can_publish(get_job(JOB).task, None)
+
+    dispatch.submit_many([dispatch.Submission(JOB, {"x": 20, "y": 22}, {"task_id": task_id})])
+
+    assert wait_for(lambda: dispatch.status(task_id) == "SUCCESS", what="the run to finish")
+    assert dispatch.result(task_id, timeout=5) == 42
