@@ -12,7 +12,7 @@ from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
 from taskcenter.models import Run
-from taskcenter.services.run_sender import RunSender, _Pending
+from taskcenter.services.run_sender import RunSender, SenderTimeoutError, _Pending
 from taskcenter.services.runs import run_trigger
 from tests.conftest import wait_for
 
@@ -46,7 +46,7 @@ def test_a_batch_is_one_insert_and_every_run_is_published(django_user_model, que
         RunSender()._send(batch)
 
     assert [p.error for p in batch] == [None] * 5
-    assert all(p.done.is_set() for p in batch)
+    assert all(p.done and p.wake.is_set() for p in batch)
     inserts = [q for q in queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 1
     assert set(Run.objects.values_list("id", flat=True)) == {p.run.id for p in batch}
@@ -66,6 +66,52 @@ def test_a_run_the_database_refuses_does_not_fail_the_rest_of_its_batch(
     assert [p.error is None for p in batch] == [True, False, True]
     assert isinstance(batch[1].error, IntegrityError)
     assert set(Run.objects.values_list("id", flat=True)) == {batch[0].run.id, batch[2].run.id}
+    assert queue_length() == 2
+
+
+def test_a_run_nobody_sends_in_time_is_dropped_and_the_next_request_still_leads(
+    django_user_model, queue_length, monkeypatch
+):
+    # Given a request leading a batch whose publish is stuck, and one waiting behind it
+    user = django_user_model.objects.create_user("sender")
+    monkeypatch.setattr("taskcenter.services.run_sender.WAIT_TIMEOUT", 0.5)
+    sender = RunSender()
+    stuck, release = threading.Event(), threading.Event()
+    real_submit = dispatch.submit_many
+
+    def slow_submit(submissions):
+        stuck.set()
+        release.wait(10)
+        real_submit(submissions)
+
+    monkeypatch.setattr(dispatch, "submit_many", slow_submit)
+    first, second = _pending(user, x=1, y=1), _pending(user, x=2, y=2)
+    outcome: dict[str, BaseException | None] = {}
+
+    def send(name, pending):
+        try:
+            sender.send(pending.run, pending.submission)
+            outcome[name] = None
+        except BaseException as exc:  # reported below
+            outcome[name] = exc
+        finally:
+            connection.close()
+
+    leader = threading.Thread(target=send, args=("first", first))
+    leader.start()
+    assert stuck.wait(10)
+    send("second", second)  # waits behind the stuck batch, then gives up
+
+    # Then the waiting run is refused and never recorded or sent
+    assert isinstance(outcome["second"], SenderTimeoutError)
+    release.set()
+    leader.join(10)
+    assert outcome["first"] is None
+    monkeypatch.setattr(dispatch, "submit_many", real_submit)
+    # And the sender is free again: the next request leads and sends its own run
+    third = _pending(user, x=3, y=3)
+    sender.send(third.run, third.submission)
+    assert set(Run.objects.values_list("id", flat=True)) == {first.run.id, third.run.id}
     assert queue_length() == 2
 
 

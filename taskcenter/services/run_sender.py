@@ -1,11 +1,11 @@
-"""Record and publish triggered runs in batches: one sender thread per web process.
+"""Record and publish triggered runs in batches, sent by the waiting requests themselves.
 
-Why: recording a run (one INSERT) and publishing it (one LPUSH) costs about 3.8 ms of CPU
-per run done one at a time in a web process, against 1.9 ms per run when four are done
-together (one multi-row INSERT, one Redis pipeline; measured here on the 2-core machine,
-see bench/README.md, trigger endpoint). The batching is natural: the sender takes every
-run waiting when it becomes free, so a lone request is sent at once (no window to wait
-out), and a busy process sends several per statement and pipeline.
+Why: recording a run (one INSERT) and publishing it (one LPUSH) costs 480 µs of CPU per
+run done one at a time in a web process, against 260 µs per run when four are done
+together and 210 µs for eight (one multi-row INSERT, one Redis pipeline; measured on the
+2-core machine, see bench/README.md, trigger endpoint). The batching is natural: whoever
+sends takes every run waiting, so a lone request is sent at once (no window to wait out),
+and a busy process sends several per statement and pipeline.
 
 The guarantees are those of the single path in `services.runs`: each run is recorded
 before it is published, and when the publish fails every run of the batch is deleted again
@@ -15,21 +15,17 @@ still means "recorded and handed to the broker".
 
 from __future__ import annotations
 
-import logging
-import os
-import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import IntegrityError, close_old_connections, connection
+from django.db import IntegrityError, connection
 from django.db.models import Field
 
 from taskcenter import dispatch
 from taskcenter.models import Run
-
-logger = logging.getLogger(__name__)
 
 #: Runs per INSERT and per pipeline at most.
 MAX_BATCH = 64
@@ -39,7 +35,7 @@ WAIT_TIMEOUT = 60.0
 
 
 class SenderTimeoutError(TimeoutError):
-    """The sender thread did not settle a run in time (treated as a broker failure)."""
+    """The run waited too long for a request to send it (treated as a broker failure)."""
 
 
 @cache
@@ -83,71 +79,73 @@ def record_and_submit(runs: Sequence[Run], submissions: Sequence[dispatch.Submis
         raise
 
 
-@dataclass
+@dataclass(eq=False)
 class _Pending:
     run: Run
     submission: dispatch.Submission
-    done: threading.Event = field(default_factory=threading.Event)
+    #: Set when the run is settled (`error` tells how), or when this request is to lead.
+    wake: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
+    lead: bool = False
     error: BaseException | None = None
 
 
 class RunSender:
-    """A queue of runs to record and publish, drained by one daemon thread per process."""
+    """Runs waiting to be recorded and published, sent in batches by the requests themselves.
+
+    Flat combining: a request that finds nobody sending leads. It takes every run waiting
+    (its own first), sends them as one batch on its own database connection, and hands the
+    lead to the oldest run still waiting, whose request wakes up and does the same. No
+    thread of our own, so a lone request sends its run itself with no hand-off (about
+    0.3 ms less than waking a sender thread and being woken by it), and a busy process
+    still sends several runs per statement and pipeline.
+    """
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        #: Batches and runs handled so far in this process (what the batching achieved).
+        self._waiting: deque[_Pending] = deque()
+        self._sending = False
+        #: Batches and runs sent so far in this process (what the batching achieved).
         self.batches = 0
         self.runs = 0
 
     def send(self, run: Run, submission: dispatch.Submission) -> None:
         """Record and publish one run with whatever else is waiting; raise what they raised."""
         item = _Pending(run, submission)
-        self._ensure_thread()
-        self._queue.put(item)
-        if not item.done.wait(WAIT_TIMEOUT):
-            raise SenderTimeoutError("the run sender did not answer in time")
+        with self._lock:
+            self._waiting.append(item)
+            if not self._sending:
+                self._sending = item.lead = True
+        if not item.lead and not item.wake.wait(WAIT_TIMEOUT):
+            with self._lock:
+                if item in self._waiting:  # never taken: give up, nothing was sent
+                    self._waiting.remove(item)
+                    raise SenderTimeoutError("no request sent this run in time")
+            item.wake.wait()  # taken into a batch just now, or handed the lead
+        if item.lead:
+            self._lead()
         if item.error is not None:
             raise item.error
 
-    def _ensure_thread(self) -> None:
-        # Started on first use, and again in a forked child (a thread does not survive
-        # fork): gunicorn workers each get their own.
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return
+    def _lead(self) -> None:
         with self._lock:
-            if self._pid != os.getpid():
-                self._queue = queue.SimpleQueue()  # what the parent held is not ours
-                self._pid = os.getpid()
-            elif self._thread is not None and self._thread.is_alive():
-                return
-            self._thread = threading.Thread(
-                target=self._run, name="taskcenter-run-sender", daemon=True
-            )
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._send(batch)
-            except Exception:  # the loop must outlive any one batch
-                logger.exception("run sender: a batch failed outside its own handling")
+            take = min(len(self._waiting), self.max_batch)
+            batch = [self._waiting.popleft() for _ in range(take)]
+        try:
+            self._send(batch)
+        finally:
+            with self._lock:
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.lead = True
+                    following.wake.set()
+                else:
+                    self._sending = False
 
     def _send(self, batch: list[_Pending]) -> None:
         self.batches += 1
         self.runs += len(batch)
-        # Like a request: Django's connection checks before and after the work.
-        close_old_connections()
         try:
             try:
                 record_and_submit([p.run for p in batch], [p.submission for p in batch])
@@ -160,19 +158,25 @@ class RunSender:
                     self._send_one(pending)
         except BaseException as exc:  # every waiting request gets the error
             for pending in batch:
-                if not pending.done.is_set():
+                if not pending.done:
                     pending.error = exc
         finally:
             for pending in batch:
-                pending.done.set()
-            close_old_connections()
+                self._settle(pending)
 
     def _send_one(self, pending: _Pending) -> None:
         try:
             record_and_submit([pending.run], [pending.submission])
         except IntegrityError as exc:
             pending.error = exc
-        pending.done.set()
+        self._settle(pending)
+
+    @staticmethod
+    def _settle(pending: _Pending) -> None:
+        if not pending.done:
+            pending.done = True
+            pending.lead = False
+            pending.wake.set()
 
 
 _sender = RunSender()

@@ -134,7 +134,8 @@ def run_trigger(
     try:
         if idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
             # A key needs its own INSERT (a duplicate must fail alone), and a caller's
-            # transaction must hold the record: the sender thread has its own connection.
+            # transaction must hold the record: a batch goes out on whichever waiting
+            # request's connection leads it.
             record_and_submit([run], [submission])
         else:
             run_sender().send(run, submission)
