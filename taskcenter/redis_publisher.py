@@ -12,9 +12,10 @@ JSON), the routing (`app.amqp.router`), the queue declaration (kombu, once per q
 connection), the publish signals, the list key for a priority and the connection pool
 (kombu's Redis channel), and the error a dead broker raises (kombu's OperationalError).
 Ours: the envelope kombu's Redis transport wraps a message in (base64 body, delivery info,
-delivery tag), written with kombu's own JSON encoder, and one LPUSH per message into a
-pipeline. tests/test_redis_publisher.py holds it to what `apply_async` writes, field by
-field, for every option the API passes.
+delivery tag), written with kombu's own JSON encoder, and one LPUSH per Redis list with
+every message for it (a pipeline when a batch spans several lists).
+tests/test_redis_publisher.py holds it to what `apply_async` writes, field by field, for
+every option the API passes.
 
 Only used where it is the same as `apply_async`: a Redis broker, task protocol 2, JSON
 without compression, no sent events, a direct queue without expiry, published from
@@ -25,6 +26,7 @@ outside a task. `taskcenter.dispatch.submit_many` keeps `apply_async` everywhere
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ from weakref import WeakKeyDictionary
 
 from celery import signals
 from celery.app.task import Task
+from celery.utils.nodenames import anon_nodename
+from celery.utils.saferepr import saferepr
 from kombu import Producer, Queue
 from kombu.entity import maybe_delivery_mode
 from kombu.serialization import dumps as serialize
@@ -54,6 +58,9 @@ class Route:
     time_limit: float | None
     soft_time_limit: float | None
     ignore_result: bool
+    #: The message's `argsrepr` (no positional arguments) and `task_repr_maxlevels`.
+    argsrepr: str
+    maxlevels: int
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,15 @@ def route(task_name: str, queue: str | None) -> Route | None:
         time_limit=time_limit,
         soft_time_limit=soft_time_limit,
         ignore_result=task.ignore_result,
+        argsrepr=saferepr((), app.amqp.argsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels),
+        maxlevels=app.conf.task_repr_maxlevels,
     )
+
+
+@cache
+def _origin(pid: int) -> str:
+    """The `origin` header Celery gives messages sent from this (non-worker) process."""
+    return anon_nodename()
 
 
 def can_publish(task: Task, queue: str | None) -> bool:
@@ -178,6 +193,10 @@ def _envelope(message: Message, channel: Any) -> tuple[str, str, tuple, str]:
         None,
         ignore_result=r.ignore_result,
         replaced_task_nesting=0,
+        # What Celery would compute here, without its settings lookups for each message.
+        argsrepr=r.argsrepr,
+        kwargsrepr=saferepr(message.kwargs, app.amqp.kwargsrepr_maxsize, maxlevels=r.maxlevels),
+        origin=_origin(os.getpid()),
     )
     if message.headers:
         headers.update(message.headers)
@@ -229,10 +248,11 @@ def _client(channel: Any) -> Any:
 
 
 def publish_many(producer: Producer, messages: Sequence[Message]) -> None:
-    """Publish `messages` in one Redis pipeline; raise kombu's OperationalError if not sent.
+    """Publish `messages` in one round trip; raise kombu's OperationalError if not sent.
 
-    Every message must have passed `can_publish`. A refused connection sends none; a
-    connection lost midway may have sent a part (as kombu's own batches).
+    Every message must have passed `can_publish`. A refused connection sends none. Messages
+    for one list go in one LPUSH, all or none; a batch spanning several lists is a
+    pipeline, and a connection lost midway may have sent a part (as kombu's own batches).
     """
     with producer.connection._reraise_as_library_errors():
         channel = producer.channel
@@ -242,10 +262,19 @@ def publish_many(producer: Producer, messages: Sequence[Message]) -> None:
             if hash(queue) not in declared:
                 producer.maybe_declare(queue)
         built = [_envelope(message, channel) for message in messages]
-        pipe = _client(channel).pipeline(transaction=False)
+        by_key: dict[str, list[str]] = {}
         for key, payload, _ in built:
-            pipe.lpush(key, payload)
-        pipe.execute()
+            by_key.setdefault(key, []).append(payload)
+        client = _client(channel)
+        if len(by_key) == 1:
+            # One list (the usual case): one LPUSH of every message, in order, at once.
+            [(key, payloads)] = by_key.items()
+            client.lpush(key, *payloads)
+        else:
+            pipe = client.pipeline(transaction=False)
+            for key, payloads in by_key.items():
+                pipe.lpush(key, *payloads)
+            pipe.execute()
     if signals.after_task_publish.receivers:
         for _, _, (name, body, qname, headers) in built:
             signals.after_task_publish.send(

@@ -159,3 +159,25 @@ def test_a_worker_runs_what_submit_many_published(celery_worker):
 
     assert wait_for(lambda: dispatch.status(task_id) == "SUCCESS", what="the run to finish")
     assert dispatch.result(task_id, timeout=5) == 42
+
+
+def test_a_batch_keeps_its_order_in_one_list_and_reaches_every_list(queue):
+    name, pop_all = queue
+    task = get_job(JOB).task
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    messages = [
+        redis_publisher.Message(task, ids[0], {"x": 0, "y": 0}, queue=name),
+        redis_publisher.Message(task, ids[1], {"x": 1, "y": 0}, queue=name, priority=6),
+        redis_publisher.Message(task, ids[2], {"x": 2, "y": 0}, queue=name),
+        redis_publisher.Message(task, ids[3], {"x": 3, "y": 0}, queue=name),
+    ]
+    with app.producer_or_acquire() as producer:
+        redis_publisher.publish_many(producer, messages)
+
+    lists = pop_all()
+    # LPUSH puts each message at the head: a worker (RPOP) takes them oldest first.
+    in_order = {key: [m["headers"]["id"] for m in reversed(found)] for key, found in lists.items()}
+    assert in_order == {
+        name.encode(): [ids[0], ids[2], ids[3]],
+        f"{name}\x06\x166".encode(): [ids[1]],
+    }
