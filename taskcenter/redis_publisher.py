@@ -31,11 +31,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from celery import signals
+from celery.app.routes import MapRoute
 from celery.app.task import Task
 from celery.utils.nodenames import anon_nodename
 from celery.utils.saferepr import saferepr
@@ -93,15 +94,18 @@ def broker_supported() -> bool:
     )
 
 
-@cache
+@lru_cache(maxsize=256)
 def route(task_name: str, queue: str | None) -> Route | None:
     """Route `task_name` (optionally to `queue`) as `apply_async` does; None if not plain.
 
     The same steps as `Task.apply_async` and `Celery.send_task`: the task's execution
-    options, then the router (task_routes are name patterns here, so the answer depends
-    only on the name and the queue asked for). None for a route this module does not
-    reproduce (a named exchange or routing key, a non-direct or expiring queue).
+    options, then the router. Kept per job and queue, which is right while task_routes
+    are name patterns (a mapping): a router function could look at the arguments, so
+    with one this answers None. None too for a route this module does not reproduce (a
+    named exchange or routing key, a non-direct or expiring queue).
     """
+    if not all(isinstance(r, MapRoute) for r in app.amqp.routes):
+        return None
     task = app.tasks[task_name]
     options = dict(task._get_exec_options())
     if queue is not None:
@@ -138,6 +142,12 @@ def route(task_name: str, queue: str | None) -> Route | None:
         argsrepr=saferepr((), app.amqp.argsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels),
         maxlevels=app.conf.task_repr_maxlevels,
     )
+
+
+@cache
+def _retry_policy() -> dict[str, Any]:
+    """The retry policy the `before_task_publish` signal reports (Celery's default one)."""
+    return dict(app.conf.task_publish_retry_policy or {})
 
 
 @cache
@@ -212,7 +222,7 @@ def _envelope(message: Message, channel: Any) -> tuple[str, str, tuple, str]:
             declare=[r.queue],
             headers=headers,
             properties=signal_properties,
-            retry_policy=dict(app.conf.task_publish_retry_policy or {}),
+            retry_policy=_retry_policy(),
         )
     properties["delivery_mode"] = r.delivery_mode
     if expires is not None:

@@ -181,3 +181,16 @@ def test_a_batch_keeps_its_order_in_one_list_and_reaches_every_list(queue):
         name.encode(): [ids[0], ids[2], ids[3]],
         f"{name}\x06\x166".encode(): [ids[1]],
     }
+
+
+def test_a_router_function_leaves_publishing_to_apply_async(monkeypatch):
+    # A function in task_routes may route by the arguments: no route is kept for it.
+    monkeypatch.setattr(app.amqp, "_rtable", [lambda *args, **kwargs: None])
+    redis_publisher.route.cache_clear()
+    try:
+        assert redis_publisher.route(JOB, None) is None
+        assert not redis_publisher.can_publish(get_job(JOB).task, None)
+    finally:
+        monkeypatch.undo()
+        redis_publisher.route.cache_clear()
+    assert redis_publisher.route(JOB, None) is not None

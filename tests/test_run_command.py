@@ -1,6 +1,7 @@
 """`make run`'s process set: all four start, a schedule runs, and SIGTERM stops them all."""
 
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -71,6 +72,17 @@ class AdminSession:
             assert "Log out" in response.read().decode() or response.url.endswith("/admin/")
 
 
+def api_call(base: str, secret: str, path: str, body: dict | None = None) -> dict:
+    """GET `path` (POST `body` as JSON when given) with a bearer token; the JSON answer."""
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def _up(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -113,6 +125,19 @@ def run_taskcenter_and_check(env: dict[str, str], tmp: Path, result_rows) -> Non
         admin.login("admin", ADMIN_PASSWORD)
         page = admin.get("/admin/django_celery_results/taskresult/?q=" + task_id)
         assert task_id in page
+
+        # A trigger through the API is carried out by the worker on this broker too.
+        secret = manage(env, "api_token", "create", "admin").strip()
+        accepted = api_call(
+            base, secret, "/api/jobs/jobs.demo.add/runs", {"kwargs": {"x": 2, "y": 2}}
+        )
+        status_url = accepted["status_url"]
+        wait_for(
+            lambda: api_call(base, secret, status_url)["state"] == "SUCCESS",
+            timeout=60,
+            what="the triggered run to succeed",
+        )
+        assert api_call(base, secret, status_url)["result"] == 4
     finally:
         os.kill(proc.popen.pid, signal.SIGTERM)
         started = time.monotonic()
