@@ -212,7 +212,7 @@ CELERY_TASK_TRACK_STARTED = True
 # after this many seconds (taskcenter/started_rows.py): a shorter run goes from PENDING to
 # its final state, which keeps its real start time. 0 writes STARTED at once.
 TASKCENTER_RESULT_STARTED_DELAY = env.float("TASKCENTER_RESULT_STARTED_DELAY", default=0.25)
-# Concurrent API triggers in one web process share one INSERT and one Redis pipeline
+# Concurrent API triggers in one web process share one INSERT and one Redis round trip
 # (taskcenter/services/run_sender.py); false records and publishes each on its own.
 TASKCENTER_RUN_BATCHING = env.bool("TASKCENTER_RUN_BATCHING", default=True)
 CELERY_TASK_SERIALIZER = "json"

@@ -17,6 +17,10 @@ every message for it (a pipeline when a batch spans several lists).
 tests/test_redis_publisher.py holds it to what `apply_async` writes, field by field, for
 every option the API passes.
 
+It leans on internals of the pinned Celery and kombu (`Task._get_exec_options`, the
+Redis channel's `_create_client`, `_q_for_pri` and `_get_message_priority`): an upgrade
+that changes them fails tests/test_redis_publisher.py before it can change a message.
+
 Only used where it is the same as `apply_async`: a Redis broker, task protocol 2, JSON
 without compression, no sent events, a direct queue without expiry, published from
 outside a task. `taskcenter.dispatch.submit_many` keeps `apply_async` everywhere else
