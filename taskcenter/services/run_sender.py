@@ -1,9 +1,9 @@
 """Record and publish triggered runs in batches, sent by the waiting requests themselves.
 
-Why: recording a run (one INSERT) and publishing it (one LPUSH) costs 480 µs of CPU per
-run done one at a time in a web process, against 260 µs per run when four are done
-together and 210 µs for eight (one multi-row INSERT, one Redis pipeline; measured on the
-2-core machine, see bench/README.md, trigger endpoint). The batching is natural: whoever
+Why: recording a run (one INSERT) and publishing it (one LPUSH) costs 450 µs of CPU per
+run done one at a time in a web process, against 205 µs per run when four are done
+together and 160 µs for eight (one multi-row INSERT, one Redis round trip; measured on
+the 2-core machine, see bench/README.md, trigger endpoint). The batching is natural: whoever
 sends takes every run waiting, so a lone request is sent at once (no window to wait out),
 and a busy process sends several per statement and pipeline.
 
