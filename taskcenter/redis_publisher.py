@@ -89,13 +89,17 @@ class Message:
 @cache
 def broker_supported() -> bool:
     """Whether this process's broker and settings are ones this module reproduces exactly."""
-    conf = app.conf
     with app.connection_for_write() as connection:
         driver = connection.transport.driver_type
+    return supports(driver=driver, backend=app.backend, conf=app.conf)
+
+
+def supports(*, driver: str, backend: Any, conf: Any) -> bool:
+    """Whether a broker `driver`, result `backend` and Celery `conf` suit this module."""
     return (
         driver == "redis"
         # A result backend that must hear of each sent task (rpc://, redis://) is not ours.
-        and type(app.backend).on_task_call is BaseBackend.on_task_call
+        and type(backend).on_task_call is BaseBackend.on_task_call
         and int(conf.task_protocol) == 2
         and conf.task_serializer == "json"
         and not conf.task_compression

@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -194,3 +195,34 @@ def test_a_router_function_leaves_publishing_to_apply_async(monkeypatch):
         monkeypatch.undo()
         redis_publisher.route.cache_clear()
     assert redis_publisher.route(JOB, None) is not None
+
+
+@pytest.mark.parametrize(
+    ("change", "suits"),
+    [
+        ({}, True),
+        ({"driver": "filesystem"}, False),
+        ({"backend": "rpc"}, False),
+        ({"task_serializer": "pickle"}, False),
+        ({"task_compression": "gzip"}, False),
+        ({"task_send_sent_event": True}, False),
+        ({"task_protocol": 1}, False),
+    ],
+)
+def test_only_a_setup_it_reproduces_exactly_uses_it(change, suits):
+    conf = {
+        "task_protocol": 2,
+        "task_serializer": "json",
+        "task_compression": None,
+        "task_send_sent_event": False,
+    }
+    conf.update({k: v for k, v in change.items() if k in conf})
+    backend = app.backend
+    if change.get("backend") == "rpc":
+        from celery.backends.rpc import RPCBackend
+
+        backend = RPCBackend(app=app)
+    found = redis_publisher.supports(
+        driver=change.get("driver", "redis"), backend=backend, conf=SimpleNamespace(**conf)
+    )
+    assert found is suits
