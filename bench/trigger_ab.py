@@ -19,12 +19,10 @@ e.g. --b-env GUNICORN_WORKERS=3.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,38 +48,12 @@ def _pids(name: str) -> list[str]:
 
 
 def start(root: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    """Start gunicorn serving `root`'s code on a free port; wait until /health answers."""
+    """Serve `root`'s code with gunicorn on a free port (GUNICORN_WORKERS/THREADS, 2 x 8)."""
     port = bench.free_port()
-    env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
-    env.update(env_extra)
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        env.get("GUNICORN_WORKERS", "2"),
-        "-k",
-        "gthread",
-        "--threads",
-        env.get("GUNICORN_THREADS", "8"),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(argv, cwd=root, env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"the server for {root} did not start")
+    workers = int(env_extra.get("GUNICORN_WORKERS", 2))
+    threads = int(env_extra.get("GUNICORN_THREADS", 8))
+    proc = bench.start_server("gunicorn", workers, port, threads, root=root, extra_env=env_extra)
+    return proc, port
 
 
 def phase(proc: subprocess.Popen, port: int, token: str, clients: int, seconds: float) -> dict:

@@ -186,8 +186,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(kind: str, workers: int, port: int, threads: int = 8) -> subprocess.Popen:
+def start_server(
+    kind: str,
+    workers: int,
+    port: int,
+    threads: int = 8,
+    *,
+    root: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Serve the source tree `root` on `port`; return once `GET /health` answers."""
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
+    env.update(extra_env or {})
     if kind == "uvicorn":
         argv = [
             sys.executable,
@@ -219,7 +229,7 @@ def start_server(kind: str, workers: int, port: int, threads: int = 8) -> subpro
             "--log-level",
             "warning",
         ]
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+    proc = subprocess.Popen(argv, cwd=root, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
