@@ -19,8 +19,9 @@ tests/test_redis_publisher.py holds it to what `apply_async` writes, field by fi
 every option the API passes.
 
 It leans on internals of the pinned Celery and kombu (`Task._get_exec_options`, the
-Redis channel's `_create_client`, `_q_for_pri` and `_get_message_priority`): an upgrade
-that changes them fails tests/test_redis_publisher.py before it can change a message.
+Redis channel's `_create_client`, `_q_for_pri` and `_get_message_priority`, and
+`Connection._reraise_as_library_errors`, which `send_task` uses too): an upgrade that
+changes them fails tests/test_redis_publisher.py before it can change a message.
 
 Only used where it is the same as `apply_async`: a Redis broker, a result backend that
 needs no word of each sent task (the database one), task protocol 2, JSON without
@@ -186,8 +187,8 @@ def _expiration(expires: float | datetime) -> float:
     return max(seconds, 0)
 
 
-def _envelope(message: Message, channel: Any) -> tuple[str, str, tuple, str]:
-    """Return (list key, JSON envelope, signal arguments) for one message."""
+def _envelope(message: Message, channel: Any) -> tuple[str, str, tuple[Any, ...]]:
+    """Return the list key, the JSON envelope and the after-publish signal's arguments."""
     r = route(message.task.name, message.queue)
     assert r is not None, "call can_publish() first"
     name = message.task.name
