@@ -17,11 +17,14 @@ from config.celery import app
 from taskcenter import dispatch, redis_publisher
 from taskcenter.catalog import get_job
 from taskcenter.results_backend import ENQUEUED_AT
+from tests.beat.conftest import RedisServer
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.services]
 
 JOB = "jobs.demo.add"
+#: The queue of the tests that use a private Redis server of their own.
+QUEUE = "taskcenter-test-publisher"
 
 #: Every option the trigger API passes on, alone and together.
 OPTION_CASES = {
@@ -226,3 +229,38 @@ def test_only_a_setup_it_reproduces_exactly_uses_it(change, suits):
         driver=change.get("driver", "redis"), backend=backend, conf=SimpleNamespace(**conf)
     )
     assert found is suits
+
+
+def test_after_the_broker_restarts_the_next_batch_goes_out(tmp_path):
+    # Given a publisher whose kept Redis client is connected to a broker that then restarts
+    server = RedisServer(tmp_path)
+    server.start()
+    task = get_job(JOB).task
+    connection = app.connection_for_write(server.url)
+    client = redis.Redis.from_url(server.url)
+
+    def publish(x: int) -> None:
+        message = redis_publisher.Message(task, str(uuid.uuid4()), {"x": x, "y": 0}, queue=QUEUE)
+        redis_publisher.publish_many(producer, [message])
+
+    try:
+        producer = app.amqp.Producer(connection)
+        publish(1)
+        assert client.llen(QUEUE) == 1
+        server.stop()
+        server.start()  # same port, empty: the first message went with the old server
+
+        # When the next batches are published
+        try:
+            publish(2)
+            first_after = 1
+        except dispatch.BROKER_ERRORS:  # the kept connection noticed it was gone
+            first_after = 0
+        publish(3)
+
+        # Then each either went out or failed with a broker error, and the client recovered
+        sent = [json.loads(raw)["headers"]["kwargsrepr"] for raw in client.lrange(QUEUE, 0, -1)]
+        assert sent == ["{'x': 3, 'y': 0}", "{'x': 2, 'y': 0}"][: 1 + first_after]
+    finally:
+        connection.release()
+        server.stop()
