@@ -115,6 +115,24 @@ def test_a_run_nobody_sends_in_time_is_dropped_and_the_next_request_still_leads(
     assert queue_length() == 2
 
 
+def test_an_interrupted_leader_keeps_its_interrupt_and_the_others_get_a_broker_error(
+    django_user_model, monkeypatch
+):
+    user = django_user_model.objects.create_user("sender")
+    batch = [_pending(user, x=1, y=1), _pending(user, x=2, y=2)]
+
+    def interrupted(submissions):
+        raise KeyboardInterrupt("worker stopping")
+
+    monkeypatch.setattr(dispatch, "submit_many", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RunSender()._send(batch)
+
+    assert all(isinstance(p.error, SenderTimeoutError) for p in batch)
+    assert all(p.done and p.wake.is_set() for p in batch)
+    assert not Run.objects.exists()  # recorded, then taken back when the publish failed
+
+
 def test_concurrent_triggers_share_batches_and_each_run_is_carried_out(
     django_user_model, celery_worker, settings
 ):

@@ -158,9 +158,14 @@ class RunSender:
                 for pending in batch:
                     self._send_one(pending)
         except BaseException as exc:  # every waiting request gets the error
+            # An interrupt of the leading request (its worker stopping) is its own; the
+            # others answer as if the broker had not taken their runs.
+            shared = exc if isinstance(exc, Exception) else SenderTimeoutError(str(exc))
             for pending in batch:
                 if not pending.done:
-                    pending.error = exc
+                    pending.error = shared
+            if shared is not exc:
+                raise
         finally:
             for pending in batch:
                 self._settle(pending)
