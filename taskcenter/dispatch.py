@@ -80,7 +80,7 @@ def submit_many(submissions: Sequence[Submission]) -> None:
     """Validate every submission, then publish them all in one broker round trip.
 
     On Redis, `taskcenter.redis_publisher` writes the messages `apply_async` would write
-    (publish signals included) in one pipeline, for a fraction of the CPU. Where it does
+    (publish signals included) in one round trip, for a fraction of the CPU. Where it does
     not apply, `apply_async` runs inside kombu's `Producer.batch()`, which on Redis also
     sends one pipeline and elsewhere publishes each message at once. Raises one of
     BROKER_ERRORS if the broker did not take them: a refused connection sends none, but a
