@@ -2,20 +2,20 @@
 
 For 1 and 16 concurrent clients it reports requests per second and p50/p99 latency of:
   * bare: `jobs.demo.add.apply_async(...)` called directly from client threads;
-  * api: the trigger endpoint over HTTP (keep-alive), served by uvicorn or gunicorn
-    workers as a user would run them, with a bearer token, validation, the run record
-    (MySQL) and the publish (Redis).
+  * api: the trigger endpoint over HTTP (keep-alive), served as `make run` serves it
+    (granian with config/web.py's settings; gunicorn or uvicorn to compare), with a
+    bearer token, validation, the run record (MySQL) and the publish (Redis).
 No worker consumes during the measurement; the queues are purged between phases.
 
 Closed loop: each client sends its next call when the previous one answers (so at 16
 clients mean latency = 16 / throughput). With `--paced 0.5`, an extra open-loop phase
 sends to both sides at half of bare's 16-client rate on a fixed schedule, and reports
 latency from each call's scheduled time. With `--floor`, `GET /health` (one `SELECT 1`)
-through the same server is measured too: what HTTP, gunicorn and Django cost alone.
+through the same server is measured too: what HTTP, the server and Django cost alone.
 
 Usage (MySQL and Redis URLs of a database you may write to; it is migrated first):
   DATABASE_URL=mysql://root:@127.0.0.1:3306/taskcenter_bench REDIS_URL=redis://127.0.0.1:6379/5 \
-    .venv/bin/python bench/trigger_api.py --server gunicorn --workers 2 --seconds 5 --repeat 3
+    .venv/bin/python bench/trigger_api.py --workers 2 --seconds 5 --repeat 3 --floor
 """
 
 from __future__ import annotations
@@ -198,7 +198,24 @@ def start_server(
     """Serve the source tree `root` on `port`; return once `GET /health` answers."""
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
     env.update(extra_env or {})
-    if kind == "uvicorn":
+    if kind == "granian":  # as deployed: config/web.py's settings, then these
+        argv = [
+            sys.executable,
+            "-m",
+            "config.web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+    elif kind == "uvicorn":
         argv = [
             sys.executable,
             "-m",
@@ -245,12 +262,12 @@ def start_server(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn")
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--server", choices=["granian", "gunicorn", "uvicorn"], default="granian")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument(
         "--paced",
         type=float,
@@ -318,7 +335,7 @@ def main() -> None:
         app.control.purge()
         Run.objects.filter(user=user).delete()
 
-    threads = f" x {opts.threads} threads" if opts.server == "gunicorn" else ""
+    threads = f" x {opts.threads} threads" if opts.server != "uvicorn" else ""
     print(
         f"server: {opts.server} x{opts.workers}{threads}, {opts.seconds}s per phase, "
         f"median of {opts.repeat}"

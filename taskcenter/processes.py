@@ -1,6 +1,6 @@
 """Run every process of the task center together, as `make run` does.
 
-Web (gunicorn's threaded workers serving Django over WSGI, config/gunicorn.py), a Celery
+Web (granian serving Django over WSGI, config/web.py), a Celery
 worker, Celery beat and the local scheduler start as child processes. Each output line
 carries its process's name. When any child exits, or on Ctrl-C / SIGTERM, every child gets
 SIGTERM (warm shutdown), and whatever is still alive after the grace period gets SIGKILL.
@@ -41,7 +41,7 @@ def default_processes(*, host: str, port: int) -> list[ProcessSpec]:
     return [
         ProcessSpec(
             "web",
-            [py, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"{host}:{port}"],
+            [py, "-m", "config.web", "--host", host, "--port", str(port)],
         ),
         ProcessSpec(
             "worker",

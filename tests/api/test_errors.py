@@ -93,8 +93,8 @@ def _free_port() -> int:
 def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     make_user, token_for, tmp_path
 ):
-    # Given the web server as deployed (gunicorn, threads) whose broker URL points at a
-    # port nothing listens on
+    # Given the web server as deployed (config/web.py: granian, threads) whose broker URL
+    # points at a port nothing listens on
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     port = _free_port()
     dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
@@ -102,15 +102,15 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
         [
             sys.executable,
             "-m",
-            "gunicorn",
-            "-c",
-            "config/gunicorn.py",
-            "-b",
-            f"127.0.0.1:{port}",
+            "config.web",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
             "--workers",
             "1",
         ],
-        tmp_path / "gunicorn.log",
+        tmp_path / "web.log",
         child_env(REDIS_URL=dead_broker),
     )
     try:
@@ -124,7 +124,7 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
             except OSError:
                 return False
 
-        wait_for(up, timeout=30, what="gunicorn to answer")
+        wait_for(up, timeout=30, what="the web server to answer")
 
         # When a run is triggered
         started = time.monotonic()
