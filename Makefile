@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint clean
 
 # Re-install only when a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
