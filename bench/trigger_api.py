@@ -45,6 +45,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from config import web  # noqa: E402
 from config.celery import app  # noqa: E402
 from taskcenter.catalog import get_job  # noqa: E402
 from taskcenter.models import Run  # noqa: E402
@@ -199,22 +200,12 @@ def start_server(
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
     env.update(extra_env or {})
     if kind == "granian":  # as deployed: config/web.py's settings, then these
-        argv = [
-            sys.executable,
-            "-m",
-            "config.web",
-            "--host",
+        argv = web.command(
             "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--blocking-threads",
-            str(threads),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
+            port,
+            *("--workers", str(workers), "--blocking-threads", str(threads)),
+            *("--log-level", "warning", "--no-access-log"),
+        )
     elif kind == "uvicorn":
         argv = [
             sys.executable,

@@ -34,6 +34,14 @@ DEFAULTS = {
 }
 
 
+def command(host: str, port: int, *args: str) -> list[str]:
+    """Return the command that starts the web process (this module) on `host:port`.
+
+    What `make run`, the tests and the bench start; granian's own arguments may follow.
+    """
+    return [sys.executable, "-m", "config.web", "--host", host, "--port", str(port), *args]
+
+
 def argv(*args: str) -> list[str]:
     """Return the command that serves Django with granian, given granian's own arguments."""
     return [sys.executable, "-m", "granian", *args, APP]

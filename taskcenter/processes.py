@@ -20,6 +20,8 @@ from typing import IO
 
 from django.conf import settings
 
+from config import web
+
 logger = logging.getLogger(__name__)
 
 #: Seconds a child gets to finish after SIGTERM. A Celery worker finishes its current
@@ -39,10 +41,7 @@ def default_processes(*, host: str, port: int) -> list[ProcessSpec]:
     queues = ",".join(settings.CELERY_WORKER_QUEUES)
     var = settings.VAR_DIR
     return [
-        ProcessSpec(
-            "web",
-            [py, "-m", "config.web", "--host", host, "--port", str(port)],
-        ),
+        ProcessSpec("web", web.command(host, port)),
         ProcessSpec(
             "worker",
             [

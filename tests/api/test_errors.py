@@ -1,7 +1,6 @@
 """Error answers: 400, 404, 413, 422, 429, 503, each with a safe message and never a 500."""
 
 import socket
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +8,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from config import web
 from taskcenter.models import Run, Workflow
 from tests.conftest import Proc, child_env, wait_for
 
@@ -99,17 +99,7 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     port = _free_port()
     dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
     server = Proc(
-        [
-            sys.executable,
-            "-m",
-            "config.web",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
+        web.command("127.0.0.1", port, "--workers", "1"),
         tmp_path / "web.log",
         child_env(REDIS_URL=dead_broker),
     )
