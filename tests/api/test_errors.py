@@ -1,8 +1,11 @@
-"""Error answers: 400, 404, 413, 422, 429, 503, each with a safe message and never a 500."""
+"""Error answers: 400, 404, 411, 413, 422, 429, 503, each with a safe message and never a 500."""
 
+import json
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -57,6 +60,24 @@ def test_body_over_one_mebibyte_is_413(http, trigger_token):
     answer = http.post(TRIGGER, big, token=trigger_token)
 
     assert answer.status == 413
+
+
+def test_a_chunked_body_is_411_and_starts_nothing(live_server, trigger_token):
+    # Django reads a body by its Content-Length: a chunked one would arrive as no body.
+    server = urlsplit(live_server.url)
+    conn = HTTPConnection(server.hostname, server.port, timeout=30)
+    body = iter([b'{"kwargs": {"x": 1, "y": 2}}'])  # an iterable: http.client sends it chunked
+    headers = {"Authorization": f"Bearer {trigger_token}", "Content-Type": "application/json"}
+    try:
+        conn.request("POST", TRIGGER, body=body, headers=headers)
+        response = conn.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        conn.close()
+
+    assert response.status == 411
+    assert "Content-Length" in answer["detail"]
+    assert not Run.objects.exists()
 
 
 def test_unknown_run_is_404_not_pending(http, trigger_token):
