@@ -4,9 +4,9 @@ Every argument is passed on to granian (`--host`, `--port`, `--workers`, ...); i
 defaults here can also be overridden with granian's own environment variables
 (`GRANIAN_WORKERS=4`). Why granian rather than gunicorn's threaded workers: it parses
 HTTP and holds the connections in Rust, so the Python threads only run Django. Measured
-side by side on the 2-core machine (bench/README.md, trigger endpoint, session 5): the
-trigger endpoint served 1.20 times the requests at 16 clients, with 18% less web CPU per
-request, and `GET /health` about 1.5 times.
+side by side on the 2-core machine (bench/trigger_ab.py; bench/README.md, trigger
+endpoint, session 5): the trigger endpoint served 1.20 times the requests at 16 clients
+and 1.16 times at 1 client, with 18% less web CPU per request.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def command(host: str, port: int, *args: str) -> list[str]:
     return [sys.executable, "-m", "config.web", "--host", host, "--port", str(port), *args]
 
 
-def argv(*args: str) -> list[str]:
+def granian_argv(*args: str) -> list[str]:
     """Return the command that serves Django with granian, given granian's own arguments."""
     return [sys.executable, "-m", "granian", *args, APP]
 
@@ -53,8 +53,8 @@ def environ(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def main() -> None:
-    command = argv(*sys.argv[1:])
-    os.execve(command[0], command, environ())
+    granian = granian_argv(*sys.argv[1:])
+    os.execve(granian[0], granian, environ())
 
 
 if __name__ == "__main__":

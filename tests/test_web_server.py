@@ -39,7 +39,7 @@ def test_the_web_process_is_started_through_this_module_on_the_given_address():
 
 
 def test_the_command_serves_djangos_wsgi_application_with_the_given_arguments():
-    argv = web.argv("--host", "0.0.0.0", "--port", "8000")
+    argv = web.granian_argv("--host", "0.0.0.0", "--port", "8000")
 
     assert argv[1:3] == ["-m", "granian"]
     assert argv[3:-1] == ["--host", "0.0.0.0", "--port", "8000"]
