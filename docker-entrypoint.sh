@@ -5,7 +5,7 @@ case "$1" in
   web)
     python manage.py migrate --noinput
     python manage.py ensure_admin
-    exec python -m config.web --host 0.0.0.0 --port "${PORT:-8000}" ;;
+    exec gunicorn -c config/gunicorn.py --bind "0.0.0.0:${PORT:-8000}" ;;
   worker)
     shift; exec celery -A config worker -l "${LOG_LEVEL:-INFO}" "$@" ;;
   beat)

@@ -2,7 +2,7 @@
 
 Why: on this shared 2-core machine two runs of `trigger_api.py` minutes apart differ by
 10-20%, more than most single changes gain. Here both versions are served at once (each
-by its own server, granian 2 x 8 threads unless told otherwise) and measured in alternating
+by its own gunicorn, 2 x 8 threads unless told otherwise) and measured in alternating
 phases, A B B A A B ..., so drift hits both alike; the per-round ratio B/A is the figure.
 Each phase also reports the CPU each process group spent per request (from /proc):
 the web workers, MariaDB, Redis and the client (this process), which is where a change
@@ -13,8 +13,9 @@ Usage (A is usually a worktree of the commit before the change):
   DATABASE_URL=mysql://root:@127.0.0.1:3306/tc_ab REDIS_URL=redis://127.0.0.1:6379/5 \
     .venv/bin/python bench/trigger_ab.py --a /tmp/wt-base --b . --rounds 6
 Server settings for one side only: --a-env KEY=VALUE / --b-env KEY=VALUE (repeatable):
-SERVER (granian, gunicorn or uvicorn), WORKERS and THREADS pick the server; any other key
-goes into its environment. Two servers of the same tree: --a . --b . --a-env SERVER=gunicorn.
+SERVER (gunicorn, or granian / uvicorn to compare), WORKERS and THREADS pick the server;
+any other key goes into its environment. Two servers of one tree: --a . --b . --b-env
+SERVER=granian (granian is not a dependency: `pip install granian==2.8.9` first).
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def _pids(name: str) -> list[str]:
 
 
 def start(root: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    """Serve `root`'s code on a free port: SERVER (granian), WORKERS x THREADS (2 x 8)."""
+    """Serve `root`'s code on a free port: SERVER (gunicorn), WORKERS x THREADS (2 x 8)."""
     port = bench.free_port()
     extra = dict(env_extra)
-    server = extra.pop("SERVER", "granian")
+    server = extra.pop("SERVER", "gunicorn")
     workers = int(extra.pop("WORKERS", 2))
     threads = int(extra.pop("THREADS", 8))
     proc = bench.start_server(server, workers, port, threads, root=root, extra_env=extra)

@@ -2,9 +2,9 @@
 
 For 1 and 16 concurrent clients it reports requests per second and p50/p99 latency of:
   * bare: `jobs.demo.add.apply_async(...)` called directly from client threads;
-  * api: the trigger endpoint over HTTP (keep-alive), served as `make run` serves it
-    (granian with config/web.py's settings; gunicorn or uvicorn to compare), with a
-    bearer token, validation, the run record (MySQL) and the publish (Redis).
+  * api: the trigger endpoint over HTTP (keep-alive), served by gunicorn's threaded
+    workers as `make run` serves it (or by granian or uvicorn, to compare), with a bearer
+    token, validation, the run record (MySQL) and the publish (Redis).
 No worker consumes during the measurement; the queues are purged between phases.
 
 Closed loop: each client sends its next call when the previous one answers (so at 16
@@ -16,6 +16,8 @@ through the same server is measured too: what HTTP, the server and Django cost a
 Usage (MySQL and Redis URLs of a database you may write to; it is migrated first):
   DATABASE_URL=mysql://root:@127.0.0.1:3306/taskcenter_bench REDIS_URL=redis://127.0.0.1:6379/5 \
     .venv/bin/python bench/trigger_api.py --workers 2 --seconds 5 --repeat 3 --floor
+`--server granian` needs `pip install granian==2.8.9` (not a dependency: bench/README.md,
+trigger endpoint, session 5, says why).
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from config import web  # noqa: E402
 from config.celery import app  # noqa: E402
 from taskcenter.catalog import get_job  # noqa: E402
 from taskcenter.models import Run  # noqa: E402
@@ -199,13 +200,15 @@ def start_server(
     """Serve the source tree `root` on `port`; return once `GET /health` answers."""
     env = dict(os.environ, API_TRIGGER_RATE_LIMIT="0", DEBUG="false", LOG_LEVEL="WARNING")
     env.update(extra_env or {})
-    if kind == "granian":  # as deployed: config/web.py's settings, then these
-        argv = web.command(
-            "127.0.0.1",
-            port,
+    if kind == "granian":
+        argv = [
+            sys.executable,
+            "-m",
+            "granian",
+            *("--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port)),
             *("--workers", str(workers), "--blocking-threads", str(threads)),
-            *("--log-level", "warning", "--no-access-log"),
-        )
+            *("--log-level", "warning", "--no-access-log", "config.wsgi:application"),
+        ]
     elif kind == "uvicorn":
         argv = [
             sys.executable,
@@ -253,12 +256,14 @@ def start_server(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--server", choices=["granian", "gunicorn", "uvicorn"], default="granian")
+    parser.add_argument("--server", choices=["gunicorn", "granian", "uvicorn"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per worker (gunicorn, granian)"
+    )
     parser.add_argument(
         "--paced",
         type=float,

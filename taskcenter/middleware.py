@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 class RefuseChunkedBodyMiddleware:
     """Answer 411 to a request that sends its body chunked (no Content-Length).
 
-    Why: Django reads a request body by its Content-Length, so under WSGI (granian,
-    gunicorn, the test server alike) a chunked body reaches the view as no body at all:
+    Why: Django reads a request body by its Content-Length, so under WSGI (gunicorn,
+    granian, the test server alike) a chunked body reaches the view as no body at all:
     a valid trigger would be answered "payload: Field required". Saying what to change
     is clearer, and nothing of the request is half-read.
     """

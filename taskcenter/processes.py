@@ -1,6 +1,6 @@
 """Run every process of the task center together, as `make run` does.
 
-Web (granian serving Django over WSGI, config/web.py), a Celery
+Web (gunicorn's threaded workers serving Django over WSGI, config/gunicorn.py), a Celery
 worker, Celery beat and the local scheduler start as child processes. Each output line
 carries its process's name. When any child exits, or on Ctrl-C / SIGTERM, every child gets
 SIGTERM (warm shutdown), and whatever is still alive after the grace period gets SIGKILL.
@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
-
-from config import web
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +39,10 @@ def default_processes(*, host: str, port: int) -> list[ProcessSpec]:
     queues = ",".join(settings.CELERY_WORKER_QUEUES)
     var = settings.VAR_DIR
     return [
-        ProcessSpec("web", web.command(host, port)),
+        ProcessSpec(
+            "web",
+            [py, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"{host}:{port}"],
+        ),
         ProcessSpec(
             "worker",
             [

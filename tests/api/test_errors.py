@@ -2,6 +2,7 @@
 
 import json
 import socket
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
@@ -11,7 +12,6 @@ import pytest
 import redis
 from django.conf import settings
 
-from config import web
 from taskcenter.models import Run, Workflow
 from tests.conftest import Proc, child_env, wait_for
 
@@ -114,14 +114,24 @@ def _free_port() -> int:
 def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     make_user, token_for, tmp_path
 ):
-    # Given the web server as deployed (config/web.py: granian, threads) whose broker URL
-    # points at a port nothing listens on
+    # Given the web server as deployed (gunicorn, threads) whose broker URL points at a
+    # port nothing listens on
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     port = _free_port()
     dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
     server = Proc(
-        web.command("127.0.0.1", port, "--workers", "1"),
-        tmp_path / "web.log",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "config/gunicorn.py",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
+        tmp_path / "gunicorn.log",
         child_env(REDIS_URL=dead_broker),
     )
     try:
@@ -135,7 +145,7 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
             except OSError:
                 return False
 
-        wait_for(up, timeout=30, what="the web server to answer")
+        wait_for(up, timeout=30, what="gunicorn to answer")
 
         # When a run is triggered
         started = time.monotonic()

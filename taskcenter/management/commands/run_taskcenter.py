@@ -7,7 +7,7 @@ from taskcenter.processes import run_all
 
 class Command(BaseCommand):
     help = (
-        "Start the whole task center: web (granian, WSGI), a Celery worker, Celery beat and the "
+        "Start the whole task center: web (gunicorn, WSGI), a Celery worker, Celery beat and the "
         "local scheduler, each line prefixed with its process name. Ctrl-C stops them all."
     )
 

@@ -1,0 +1,18 @@
+"""gunicorn settings for the web process: `gunicorn -c config/gunicorn.py -b HOST:PORT`.
+
+Threaded workers (gthread) serving Django over WSGI. Under ASGI (uvicorn) Django runs
+every sync view on one thread per process, so concurrent API calls queue behind each
+other; here each worker serves up to `threads` requests at once (bench/README.md, trigger
+endpoint). Override any value with GUNICORN_CMD_ARGS, e.g. `--workers 4`.
+"""
+
+wsgi_app = "config.wsgi:application"
+worker_class = "gthread"
+#: One process per core of the 2-core machine the bench ran on; threads overlap the
+#: waits on MySQL and Redis within a process.
+workers = 2
+threads = 8
+#: Below run_taskcenter's 20 s grace period, so a stop never ends in SIGKILL.
+graceful_timeout = 10
+#: One line per request on stdout, as uvicorn printed them.
+accesslog = "-"
