@@ -7,7 +7,7 @@ from the first task to the last. Variants:
   * stock-noreuse:  django-celery-results' `django-db` backend, Celery closing the DB
                     connection around every task (CELERY_DB_REUSE_MAX=0)
   * stock:          `django-db` with connection reuse (this project's setting)
-  * ours:           taskcenter.results_backend.UpsertDatabaseBackend (the default): one
+  * ours:           taskcenter.results.backend.UpsertDatabaseBackend (the default): one
                     upsert per state, STARTED written only for a run still going after
                     TASKCENTER_RESULT_STARTED_DELAY (0.25 s)
   * ours-immediate: the same backend writing STARTED at once (delay 0)
@@ -35,9 +35,9 @@ VARIANTS = {
     "ignored": {},
     "stock-noreuse": {"CELERY_RESULT_BACKEND": "django-db", "CELERY_DB_REUSE_MAX": "0"},
     "stock": {"CELERY_RESULT_BACKEND": "django-db"},
-    "ours": {"CELERY_RESULT_BACKEND": "taskcenter.results_backend.UpsertDatabaseBackend"},
+    "ours": {"CELERY_RESULT_BACKEND": "taskcenter.results.backend.UpsertDatabaseBackend"},
     "ours-immediate": {
-        "CELERY_RESULT_BACKEND": "taskcenter.results_backend.UpsertDatabaseBackend",
+        "CELERY_RESULT_BACKEND": "taskcenter.results.backend.UpsertDatabaseBackend",
         "TASKCENTER_RESULT_STARTED_DELAY": "0",
     },
 }

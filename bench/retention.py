@@ -2,7 +2,7 @@
 
 Fills a dedicated database with N results older than the retention age (plus 10,000
 fresh ones that must survive), then deletes them with
-  * ours:  taskcenter.services.retention.results_purge (DELETE by primary-key slices)
+  * ours:  taskcenter.results.retention.results_purge (DELETE by primary-key slices)
   * stock: django-celery-results' TaskResult.objects.delete_expired (what
            celery.backend_cleanup calls),
 refilling in between. Reports wall time, the longest single transaction (how long the
@@ -117,7 +117,7 @@ def main() -> None:
     setup(options.database_url)
     from django_celery_results.models import TaskResult
 
-    from taskcenter.services.retention import results_purge
+    from taskcenter.results.retention import results_purge
 
     age = timedelta(days=30)
     results = {}

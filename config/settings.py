@@ -107,6 +107,31 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 API_TRIGGER_RATE_LIMIT = env.int("API_TRIGGER_RATE_LIMIT", default=600)
 API_TRIGGER_RATE_WINDOW = env.int("API_TRIGGER_RATE_WINDOW", default=60)
 
+# --- Fast paths -----------------------------------------------------------------------
+
+# Each of these replaces a library's own code on a hot path (figures: bench/README.md).
+# TASKCENTER_FAST_PATHS=false turns every one back to the library's stock behaviour, and
+# each has its own variable; CI runs the whole suite both ways.
+TASKCENTER_FAST_PATHS = env.bool("TASKCENTER_FAST_PATHS", default=True)
+_fast = TASKCENTER_FAST_PATHS
+# Django's MySQL backend without the ping per request on a connection used in the last second.
+TASKCENTER_FAST_DB_BACKEND = env.bool("TASKCENTER_FAST_DB_BACKEND", default=_fast)
+# Token and trigger-permission checks as one written-out statement instead of the ORM and
+# Django's ModelBackend (the same answers, read on every request either way).
+TASKCENTER_FAST_AUTH = env.bool("TASKCENTER_FAST_AUTH", default=_fast)
+# Triggered runs written to Redis as `apply_async`'s own message, one round trip a batch.
+TASKCENTER_FAST_PUBLISH = env.bool("TASKCENTER_FAST_PUBLISH", default=_fast)
+# Concurrent API triggers in one web process share one INSERT and one broker round trip.
+TASKCENTER_RUN_BATCHING = env.bool("TASKCENTER_RUN_BATCHING", default=_fast)
+# Results stored with one upsert per state (taskcenter.results.backend) instead of
+# django-celery-results' get_or_create; CELERY_RESULT_BACKEND overrides either.
+TASKCENTER_FAST_RESULTS = env.bool("TASKCENTER_FAST_RESULTS", default=_fast)
+# With the upsert backend, STARTED is stored only for a run still going after this many
+# seconds (a shorter run goes from PENDING to its final state); 0 stores it at once.
+TASKCENTER_RESULT_STARTED_DELAY = env.float(
+    "TASKCENTER_RESULT_STARTED_DELAY", default=0.25 if _fast else 0.0
+)
+
 # --- Database -------------------------------------------------------------------------
 
 if env("DATABASE_URL", default=""):
@@ -130,8 +155,8 @@ else:
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.mysql":
-    # Django's backend with the per-request ping skipped on a connection that just worked.
-    _db["ENGINE"] = "taskcenter.db_backends.mysql"
+    if TASKCENTER_FAST_DB_BACKEND:
+        _db["ENGINE"] = "taskcenter.db_backends.mysql"
     _db.setdefault("OPTIONS", {}).update(
         {
             "charset": "utf8mb4",
@@ -151,7 +176,7 @@ if env("DATABASE_TEST_NAME", default=""):
 
 
 def _redis_url() -> str:
-    """Return REDIS_URL, or compose it from REDIS_HOST/PORT/DB/PASSWORD as the seed does."""
+    """Return REDIS_URL, or compose it from REDIS_HOST/PORT/DB/PASSWORD."""
     if url := env("REDIS_URL", default=""):
         return url
     host = env("REDIS_HOST", default="")
@@ -200,22 +225,16 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# django-celery-results' table and admin, written with one upsert per state (issue 3's
-# bench/results_throughput.py); "django-db" selects the stock backend.
 CELERY_RESULT_BACKEND = env(
-    "CELERY_RESULT_BACKEND", default="taskcenter.results_backend.UpsertDatabaseBackend"
+    "CELERY_RESULT_BACKEND",
+    default="taskcenter.results.backend.UpsertDatabaseBackend"
+    if TASKCENTER_FAST_RESULTS
+    else "django-db",
 )
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_TASK_TRACK_STARTED = True
-# With the upsert backend on MySQL, a STARTED row is written only for a run still going
-# after this many seconds (taskcenter/started_rows.py): a shorter run goes from PENDING to
-# its final state, which keeps its real start time. 0 writes STARTED at once.
-TASKCENTER_RESULT_STARTED_DELAY = env.float("TASKCENTER_RESULT_STARTED_DELAY", default=0.25)
-# Concurrent API triggers in one web process share one INSERT and one Redis round trip
-# (taskcenter/services/run_sender.py); false records and publishes each on its own.
-TASKCENTER_RUN_BATCHING = env.bool("TASKCENTER_RUN_BATCHING", default=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -241,17 +260,12 @@ CELERY_WORKER_STATE_DB = env("CELERY_WORKER_STATE_DB", default="") or str(
 # Keep Django's DB connection across tasks (Celery's fixup otherwise closes it per task).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 
-# Queues and routes: one place. `default` takes everything not routed elsewhere.
+# Queues: `default` takes every job that names none. A job's queue is declared once, in
+# its `@celery_job(queue=...)` (Celery applies a task's own `queue` option as a route).
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [
-    Queue(name, Exchange(name), routing_key=name)
-    for name in ("default", "reports", "email", "maintenance")
+    Queue(name, Exchange(name), routing_key=name) for name in ("default", "reports", "email")
 ]
-CELERY_TASK_ROUTES = {
-    "jobs.reports.*": {"queue": "reports"},
-    "jobs.email.*": {"queue": "email"},
-    "jobs.maintenance.*": {"queue": "maintenance"},
-}
 CELERY_WORKER_QUEUES = env.list(
     "CELERY_WORKER_QUEUES", default=[q.name for q in CELERY_TASK_QUEUES]
 )

@@ -1,1 +1,1 @@
-"""Job definitions, grouped by what they do. Each job is a thin wrapper over a function."""
+"""Job definitions, grouped by what they do; each is a thin wrapper over a `logic` function."""

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from jobs.logic import demo
 from taskcenter.catalog import RetryPolicy, celery_job
-from taskcenter.services import demo
 
 
 @celery_job("jobs.demo.add")

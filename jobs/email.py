@@ -2,8 +2,8 @@
 
 import smtplib
 
+from jobs.logic.mail import email_send
 from taskcenter.catalog import RetryPolicy, celery_job
-from taskcenter.services.mail import email_send
 
 
 @celery_job(

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.conf import settings
 
+from jobs.logic.url_checks import urls_check
 from taskcenter.catalog import aio_job, local_job
-from taskcenter.services.url_checks import urls_check
 
 logger = logging.getLogger(__name__)
 

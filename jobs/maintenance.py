@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
+from jobs.logic.maintenance import results_delete_older_than, sessions_clear_expired
 from taskcenter.catalog import local_job
-from taskcenter.services.maintenance import results_delete_older_than, sessions_clear_expired
 
 
 @local_job("jobs.maintenance.clear_sessions", trigger="cron", minute=17, jitter=60)

@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from jobs.logic.reports import report_build
 from taskcenter.catalog import celery_job
-from taskcenter.services.reports import report_build
 
 
 @celery_job("jobs.reports.build_report", queue="reports")

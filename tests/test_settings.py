@@ -61,7 +61,7 @@ def test_without_database_and_redis_urls_the_embedded_default_is_used(tmp_path):
     assert seen == {
         "engine": "django.db.backends.sqlite3",
         "broker": "filesystem://",
-        "results": "taskcenter.results_backend.UpsertDatabaseBackend",
+        "results": "taskcenter.results.backend.UpsertDatabaseBackend",
         "key": True,
     }
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0

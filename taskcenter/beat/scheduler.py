@@ -34,7 +34,7 @@ from taskcenter.beat.leader import lease_for, make_ident
 from taskcenter.beat.sending import SendingMixin
 from taskcenter.beat.slots import Action, plan
 from taskcenter.models import ScheduleEvent
-from taskcenter.pending_rows import pending_buffer_start, pending_flush
+from taskcenter.results.pending_rows import pending_buffer_start, pending_flush
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from django_celery_beat.models import PeriodicTask
 from taskcenter.beat import records
 from taskcenter.beat.entry import TaskcenterEntry
 from taskcenter.models import ScheduleEvent
-from taskcenter.pending_rows import pending_discard
+from taskcenter.results.pending_rows import pending_discard
 
 logger = logging.getLogger("taskcenter.beat.scheduler")
 

@@ -12,16 +12,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from celery import states
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask, PeriodicTasks
-from django_celery_results.models import TaskResult
+from django_celery_beat.models import PeriodicTask
 
 from taskcenter import dispatch
 from taskcenter.models import ScheduleChange, ScheduleSettings
+from taskcenter.results.rows import row_mark_unsent
 from taskcenter.services.schedule_specs import diff, schedule_row, snapshot, spec_clean
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -154,24 +153,16 @@ def schedule_run_now(
 
     Without `args`/`kwargs` the stored arguments are used. The schedule's timing is left
     alone: the message goes straight to the broker, beat never hears of it, so
-    `last_run_at`, `total_run_count` and the next run do not move. A PENDING result row
-    is written first, so the run shows (and links) in the admin before a worker takes it.
+    `last_run_at`, `total_run_count` and the next run do not move. The message carries the
+    schedule's name, so its PENDING result row is written as it is published
+    (`results.pending_rows`) and the run shows (and links) in the admin before a worker
+    takes it; a message the broker refuses is stored as FAILURE saying so.
     """
     if args is None and kwargs is None:
         args, kwargs = json.loads(task.args or "[]"), json.loads(task.kwargs or "{}")
     cleaned = spec_clean(data={"args": args or [], "kwargs": kwargs or {}}, instance=task)
     task_id = str(uuid.uuid4())
     with transaction.atomic():
-        TaskResult.objects.create(
-            task_id=task_id,
-            status=states.PENDING,
-            task_name=task.task,
-            periodic_task_name=task.name,
-            task_args=json.dumps(cleaned["args"]),
-            task_kwargs=json.dumps(cleaned["kwargs"]),
-            content_type="application/json",
-            content_encoding="utf-8",
-        )
         _audit(
             user=user,
             task=task,
@@ -183,18 +174,23 @@ def schedule_run_now(
         if task.queue:
             options["queue"] = task.queue
         transaction.on_commit(
-            lambda: _send(task_id, task.task, cleaned["args"], cleaned["kwargs"], options)
+            lambda: _send(task, task_id, cleaned["args"], cleaned["kwargs"], options)
         )
     return task_id
 
 
-def _send(task_id: str, job: str, args: list, kwargs: dict, options: dict[str, Any]) -> None:
-    """Publish a run-now; if the broker refuses it, its PENDING row says so instead of lying."""
+def _send(task: PeriodicTask, task_id: str, args: list, kwargs: dict, options: dict) -> None:
+    """Publish a run-now; if the broker refuses it, its result row says so instead of lying."""
     try:
-        dispatch.submit(job, args, kwargs, **options)
+        dispatch.submit(task.task, args, kwargs, **options)
     except Exception as exc:
-        TaskResult.objects.filter(task_id=task_id, status=states.PENDING).update(
-            status=states.FAILURE, traceback=f"not sent to the broker: {exc!r}"
+        row_mark_unsent(
+            task_id=task_id,
+            task_name=task.task,
+            periodic_task_name=task.name,
+            args=args,
+            kwargs=kwargs,
+            error=exc,
         )
         raise
 
@@ -232,7 +228,6 @@ def schedules_set_enabled(*, user: User, tasks: list[PeriodicTask], enabled: boo
         task.save()
         _audit(user=user, task=task, action=action, changes={"enabled": [not enabled, enabled]})
         count += 1
-    PeriodicTasks.update_changed()
     return count
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -123,6 +124,8 @@ def token_authenticate(*, secret: str) -> ApiToken | None:
     """
     if not secret.startswith(TOKEN_MARKER) or len(secret) > 100:
         return None
+    if not settings.TASKCENTER_FAST_AUTH:
+        return _authenticate_orm(secret)
     now = timezone.now()
     to_db = connection.ops.adapt_datetimefield_value
     sql, held_params = _authenticate_sql()
@@ -142,6 +145,22 @@ def token_authenticate(*, secret: str) -> ApiToken | None:
     return token
 
 
+def _authenticate_orm(secret: str) -> ApiToken | None:
+    """`token_authenticate` through the ORM: the stock path (TASKCENTER_FAST_AUTH=false)."""
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if token is not None and (
+        token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION
+    ):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
 def token_revoke(*, token: ApiToken) -> bool:
     """Revoke `token`; return False when it was already revoked."""
     return bool(
@@ -151,28 +170,9 @@ def token_revoke(*, token: ApiToken) -> bool:
     )
 
 
-def token_command(
-    *, action: str, target: str | None, name: str = "cli", days: int | None = None
-) -> list[str]:
-    """Carry out `manage.py api_token ACTION`; return the lines to print (ValueError on misuse)."""
-    if action == "create":
-        user = get_user_model().objects.filter(username=target).first()
-        if user is None:
-            raise ValueError(f"no user named {target!r}")
-        expires = timezone.now() + timedelta(days=days) if days else None
-        issued = token_create(user=user, name=name, expires_at=expires)
-        return [issued.secret]
-    if action == "list":
-        tokens = ApiToken.objects.select_related("user")
-        if target:
-            tokens = tokens.filter(user__username=target)
-        return [
-            f"{t.prefix}\t{t.user}\t{t.name}\texpires={t.expires_at or '-'}\t"
-            f"{'revoked' if t.revoked_at else 'live'}"
-            for t in tokens
-        ]
-    target = target or ""
+def token_find(*, target: str) -> ApiToken:
+    """Return the one token whose listed prefix or secret is `target` (ValueError otherwise)."""
     matches = list(ApiToken.objects.filter(Q(prefix=target) | Q(key_hash=token_hash(target))))
     if len(matches) != 1:
         raise ValueError(f"{len(matches)} tokens match {target!r}; give a longer prefix")
-    return [f"revoked {matches[0]}" if token_revoke(token=matches[0]) else "already revoked"]
+    return matches[0]

@@ -46,21 +46,18 @@ def workflow_submit(
     errors: dict[str, str] = {}
     planned: list[tuple[dispatch.Step, dict[str, Any]]] = []
     for label, step in labelled:
-        job_triggerable(user=user, name=step.job)
+        job = job_triggerable(user=user, name=step.job)
         receives = step.receives_previous and (kind == "chain" or label == "callback")
-        dstep = dispatch.Step(
-            name=step.job,
-            args=step.args,
-            kwargs=step.kwargs,
-            task_id=str(uuid.uuid4()),
-            receives_previous=receives,
-        )
+        validate = job.validate_after_first if receives else job.validate
         try:
-            sig = dispatch.signature(dstep)
+            bound = validate(list(step.args), step.kwargs)
         except JobArgumentsError as exc:
             errors.update({f"{label}.{k}": v for k, v in exc.errors.items()})
             continue
-        planned.append((dstep, sig.kwargs))
+        dstep = dispatch.Step(
+            name=step.job, kwargs=bound, task_id=str(uuid.uuid4()), receives_previous=receives
+        )
+        planned.append((dstep, bound))
     if errors:
         raise JobArgumentsError(errors)
     with transaction.atomic():

@@ -2,8 +2,8 @@
 
 import pytest
 
+from jobs.logic.demo import outage_set
 from taskcenter.models import DeadLetter
-from taskcenter.services.demo import outage_set
 from taskcenter.services.scrub import scrub
 from tests.conftest import wait_for
 

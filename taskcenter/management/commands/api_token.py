@@ -1,8 +1,13 @@
 """Create, list or revoke API tokens from the command line."""
 
-from django.core.management.base import BaseCommand, CommandError
+from datetime import timedelta
 
-from taskcenter.services.tokens import token_command
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from taskcenter.models import ApiToken
+from taskcenter.services.tokens import token_create, token_find, token_revoke
 
 
 class Command(BaseCommand):
@@ -19,13 +24,29 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=None, help="expire after N days")
 
     def handle(self, *args, **options):
-        try:
-            for line in token_command(
-                action=options["action"],
-                target=options["target"],
-                name=options["name"],
-                days=options["days"],
-            ):
-                self.stdout.write(line)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        action, target = options["action"], options["target"]
+        if action == "create":
+            user = get_user_model().objects.filter(username=target).first()
+            if user is None:
+                raise CommandError(f"no user named {target!r}")
+            days = options["days"]
+            expires = timezone.now() + timedelta(days=days) if days else None
+            issued = token_create(user=user, name=options["name"], expires_at=expires)
+            self.stdout.write(issued.secret)
+        elif action == "list":
+            tokens = ApiToken.objects.select_related("user")
+            if target:
+                tokens = tokens.filter(user__username=target)
+            for t in tokens:
+                state = "revoked" if t.revoked_at else "live"
+                self.stdout.write(
+                    f"{t.prefix}\t{t.user}\t{t.name}\texpires={t.expires_at or '-'}\t{state}"
+                )
+        else:
+            try:
+                token = token_find(target=target or "")
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(
+                f"revoked {token}" if token_revoke(token=token) else "already revoked"
+            )

@@ -5,7 +5,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from taskcenter.local_scheduler import LocalScheduler, serve
+from taskcenter.local.scheduler import LocalScheduler, serve
 
 
 class Command(BaseCommand):

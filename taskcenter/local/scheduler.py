@@ -84,10 +84,6 @@ class LocalScheduler:
             },
         )
 
-    @property
-    def running(self) -> bool:
-        return self._scheduler.running
-
     def start(self, *, paused: bool = False) -> None:
         """Start firing jobs; needs a running asyncio loop in this thread."""
         self._scheduler.start(paused=paused)
@@ -182,18 +178,6 @@ class LocalScheduler:
 
     def get_jobs(self) -> list[ApsJob]:
         return self._scheduler.get_jobs()
-
-    def remove_job(self, job_id: str) -> None:
-        self._scheduler.remove_job(job_id)
-
-    def pause_job(self, job_id: str) -> None:
-        self._scheduler.pause_job(job_id)
-
-    def resume_job(self, job_id: str) -> None:
-        self._scheduler.resume_job(job_id)
-
-    def modify_job(self, job_id: str, **changes: Any) -> None:
-        self._scheduler.modify_job(job_id, **changes)
 
 
 async def serve(scheduler: LocalScheduler, stop: asyncio.Event) -> None:

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from jobs.maintenance import purge_results
-from taskcenter.local_scheduler import LocalScheduler
-from taskcenter.services.retention import results_purge
+from taskcenter.local.scheduler import LocalScheduler
+from taskcenter.results.retention import results_purge
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
+from taskcenter.dispatch.run_sender import RunSender, SenderTimeoutError, _Pending
 from taskcenter.models import Run
-from taskcenter.services.run_sender import RunSender, SenderTimeoutError, _Pending
 from taskcenter.services.runs import run_trigger
 from tests.conftest import wait_for
 
@@ -74,7 +74,7 @@ def test_a_run_nobody_sends_in_time_is_dropped_and_the_next_request_still_leads(
 ):
     # Given a request leading a batch whose publish is stuck, and one waiting behind it
     user = django_user_model.objects.create_user("sender")
-    monkeypatch.setattr("taskcenter.services.run_sender.WAIT_TIMEOUT", 0.5)
+    monkeypatch.setattr("taskcenter.dispatch.run_sender.WAIT_TIMEOUT", 0.5)
     sender = RunSender()
     stuck, release = threading.Event(), threading.Event()
     real_submit = dispatch.submit_many
@@ -138,7 +138,7 @@ def test_concurrent_triggers_share_batches_and_each_run_is_carried_out(
 ):
     settings.TASKCENTER_RUN_BATCHING = True
     user = django_user_model.objects.create_user("sender", is_superuser=True)
-    from taskcenter.services.run_sender import run_sender
+    from taskcenter.dispatch.run_sender import run_sender
 
     sender = run_sender()
     before = (sender.batches, sender.runs)

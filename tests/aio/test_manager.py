@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from jobs.health import check_urls
-from taskcenter.aio import QueueFullError, TaskManager, gather_limited
+from taskcenter.aio.manager import QueueFullError, TaskManager, gather_limited
 
 
 def test_gather_limited_never_exceeds_its_limit_and_keeps_order():

@@ -8,8 +8,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from jobs.logic.maintenance import results_delete_older_than
 from jobs.maintenance import clear_sessions, purge_results
-from taskcenter.services.maintenance import results_delete_older_than
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

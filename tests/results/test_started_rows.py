@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from taskcenter.started_rows import StartedRows
+from taskcenter.results.started_rows import StartedRows
 from tests.conftest import wait_for
 
 DELAY = 0.2

@@ -1,7 +1,7 @@
 """Worker-side receivers that keep run records and the dead-letter store up to date.
 
-They only adapt Celery's signal arguments and call one service each; `apps.py` connects
-them through `dispatch.register_task_hooks`.
+They only adapt Celery's signal arguments and call one service each; `apps.py` imports
+this module so every process that runs tasks has them connected.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import signals
 from django.db import DatabaseError
 
 from taskcenter.services.dead_letters import dead_letter_record
@@ -17,6 +18,7 @@ from taskcenter.services.runs import run_record_attempt, run_record_failure
 logger = logging.getLogger(__name__)
 
 
+@signals.task_prerun.connect(weak=False)
 def on_prerun(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> None:
     """Count the attempt (retries + 1) on the run record before the job starts."""
     if not task_id or sender is None or sender.name.startswith("celery."):
@@ -27,6 +29,7 @@ def on_prerun(sender: Any = None, task_id: str | None = None, **kwargs: Any) -> 
         logger.warning("could not record the attempt of %s", task_id, exc_info=True)
 
 
+@signals.task_retry.connect(weak=False)
 def on_retry(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     """Remember when a run first failed, for its dead letter should it fail for good."""
     if request is None or not getattr(request, "id", None):
@@ -37,6 +40,7 @@ def on_retry(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
         logger.warning("could not record the failure of %s", request.id, exc_info=True)
 
 
+@signals.task_failure.connect(weak=False)
 def on_failure(
     sender: Any = None,
     task_id: str | None = None,

@@ -113,8 +113,9 @@ def run_taskcenter_and_check(env: dict[str, str], tmp: Path, result_rows) -> Non
             env,
             "shell",
             "-c",
-            "from taskcenter import dispatch; dispatch.add_periodic_task("
-            "name='every-2s-report', job='jobs.reports.build_report', every_seconds=2)",
+            "from taskcenter.services.schedules import schedule_create; schedule_create("
+            "user=None, data={'name': 'every-2s-report', 'job': 'jobs.reports.build_report',"
+            " 'interval': {'every': 2, 'period': 'seconds'}})",
         )
         task_id = wait_for(
             lambda: result_rows("every-2s-report"), timeout=60, what="a result of the schedule"

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from taskcenter.local_scheduler import LocalScheduler
+from taskcenter.local.scheduler import LocalScheduler
 from taskcenter.models import ScheduleChange
 from taskcenter.services.schedules import schedule_create, schedule_pause
 from tests.conftest import Proc, child_env, start_beat, wait_for

@@ -5,7 +5,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from taskcenter.catalog import Runtime, all_jobs
-from taskcenter.local_scheduler import LocalScheduler, serve
+from taskcenter.local.scheduler import LocalScheduler, serve
 
 
 def run_scheduler_until(scheduler: LocalScheduler, done: threading.Event, timeout: float) -> None:
@@ -119,28 +119,3 @@ def test_max_instances_keeps_a_slow_job_from_overlapping():
     run_scheduler_until(scheduler, finished, timeout=10)
 
     assert peak == 1
-
-
-def test_pause_resume_and_remove_by_id():
-    async def main() -> tuple:
-        scheduler = LocalScheduler()
-        scheduler.register_interval("job", lambda: None, minutes=5)
-        scheduler.start()
-        try:
-            scheduler.pause_job("job")
-            paused = scheduler.get_job("job").next_run_time
-            scheduler.resume_job("job")
-            resumed = scheduler.get_job("job").next_run_time
-            scheduler.modify_job("job", name="renamed")
-            name = scheduler.get_job("job").name
-            scheduler.remove_job("job")
-            return paused, resumed, name, scheduler.get_job("job")
-        finally:
-            scheduler.shutdown(wait=False)
-
-    paused, resumed, name, gone = asyncio.run(main())
-
-    assert paused is None
-    assert resumed is not None
-    assert name == "renamed"
-    assert gone is None

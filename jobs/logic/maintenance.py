@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from taskcenter.services.retention import PURGE_BATCH, results_purge
+from taskcenter.results.retention import PURGE_BATCH, results_purge
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,6 @@ def results_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
     """Delete task results finished more than `days` ago, `batch` rows per statement.
 
     The nightly `jobs.maintenance.purge_results` calls this; the batching lives in
-    `taskcenter.services.retention`, so a million old rows never sit in memory.
+    `taskcenter.results.retention`, so a million old rows never sit in memory.
     """
     return results_purge(older_than=timedelta(days=days), batch=batch)

@@ -5,12 +5,12 @@ state and a SELECT plus an UPDATE for the final one; on MySQL this subclass writ
 state with a single `INSERT ... ON DUPLICATE KEY UPDATE` in autocommit, into the same
 table and columns, so the result admin, `AsyncResult` and retention work unchanged.
 The STARTED row is written only for a run still going after a short delay
-(`taskcenter.started_rows`): a run that ends sooner costs one write, not two.
+(`taskcenter.results.started_rows`): a run that ends sooner costs one write, not two.
 
 Every message also carries its enqueue time (`enqueued_at` header, set on publish), which
 becomes the row's `date_created`: `date_started - date_created` is then the real queue
 wait, whoever sent the task (beat, the admin, the API). Scheduled runs get their PENDING
-rows on publish (`taskcenter.pending_rows`).
+rows on publish (`taskcenter.results.pending_rows`).
 """
 
 from __future__ import annotations
@@ -25,47 +25,11 @@ from django.conf import settings
 from django.db import connections, router
 from django_celery_results.backends.database import DatabaseBackend
 
-from taskcenter.started_rows import StartedRows
+from taskcenter.results.rows import row_upsert
+from taskcenter.results.started_rows import StartedRows
 
 ENQUEUED_AT = "enqueued_at"
 logger = logging.getLogger(__name__)
-
-_COLUMNS = (
-    "task_id",
-    "status",
-    "result",
-    "traceback",
-    "meta",
-    "content_encoding",
-    "content_type",
-    "periodic_task_name",
-    "task_name",
-    "task_args",
-    "task_kwargs",
-    "worker",
-    "date_created",
-    "date_started",
-    "date_done",
-)
-#: How a repeated store (STARTED, then SUCCESS) updates each column: the state's own
-#: columns take the new values; the row keeps when it was created, and keeps extended
-#: fields a later state does not carry.
-_STATE_COLUMNS = ("result", "traceback", "meta", "content_encoding", "content_type", "date_done")
-_SET = {
-    c: f"VALUES({c})" if c in _STATE_COLUMNS else f"COALESCE(VALUES({c}), {c})"
-    for c in _COLUMNS
-    if c not in ("task_id", "date_created", "status")
-}
-_UPDATES = ", ".join([f"{c} = {value}" for c, value in _SET.items()] + ["status = VALUES(status)"])
-#: A STARTED row written late (see `taskcenter.started_rows`) updates the row as above
-#: unless another process already stored a final state, which it never replaces. `status`
-#: is assigned last: MySQL evaluates the assignments left to right, so the other IF()s
-#: still see the old status.
-_FINAL = "status IN ('SUCCESS', 'FAILURE', 'REVOKED')"
-_STARTED_UPDATES = ", ".join(
-    [f"{c} = IF({_FINAL}, {c}, {value})" for c, value in _SET.items()]
-    + [f"status = IF({_FINAL}, status, VALUES(status))"]
-)
 
 
 @signals.before_task_publish.connect(weak=False)
@@ -115,7 +79,7 @@ class UpsertDatabaseBackend(DatabaseBackend):
             row["date_started"] = started.finish(task_id)
             if row["date_started"] is not None:
                 row["date_created"] = min(row["date_created"], row["date_started"])
-        _upsert(row, alias)
+        row_upsert(row, alias)
         return result
 
     def _row(
@@ -127,7 +91,7 @@ class UpsertDatabaseBackend(DatabaseBackend):
         request: Any,
         now: datetime,
     ) -> dict[str, Any]:
-        """Return the TaskResult columns of one state, as `_upsert` writes them."""
+        """Return the TaskResult columns of one state, as `rows.row_upsert` writes them."""
         content_type, content_encoding, encoded = self.encode_content(result)
         meta = {
             **self._get_meta_from_request(request),
@@ -157,21 +121,6 @@ class UpsertDatabaseBackend(DatabaseBackend):
         }
 
 
-def _upsert(row: dict[str, Any], alias: str) -> None:
-    """Write one result row in one statement (autocommit) on the MySQL database `alias`."""
-    from django_celery_results.models import TaskResult
-
-    connection = connections[alias]
-    table = connection.ops.quote_name(TaskResult._meta.db_table)
-    updates = _STARTED_UPDATES if row["status"] == states.STARTED else _UPDATES
-    sql = (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON DUPLICATE KEY UPDATE {updates}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [row[c] for c in _COLUMNS])
-
-
 _started: StartedRows | None = None
 
 
@@ -179,5 +128,5 @@ def _started_rows() -> StartedRows:
     """This process's deferred STARTED writer (TASKCENTER_RESULT_STARTED_DELAY seconds)."""
     global _started
     if _started is None:
-        _started = StartedRows(delay=settings.TASKCENTER_RESULT_STARTED_DELAY, write=_upsert)
+        _started = StartedRows(delay=settings.TASKCENTER_RESULT_STARTED_DELAY, write=row_upsert)
     return _started

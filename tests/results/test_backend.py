@@ -12,7 +12,8 @@ from django_celery_results.models import TaskResult
 
 from config.celery import app
 from taskcenter import dispatch
-from taskcenter.results_backend import UpsertDatabaseBackend, _upsert
+from taskcenter.results.backend import UpsertDatabaseBackend
+from taskcenter.results.rows import row_upsert
 from tests.conftest import start_beat, wait_for
 
 #: A queue no test worker listens to, so a sent run stays queued.
@@ -89,7 +90,7 @@ def test_a_scheduled_run_shows_as_pending_while_it_waits_in_the_queue(tmp_path):
 
 @pytest.mark.django_db
 def test_beat_buffers_pending_rows_of_scheduled_runs_until_it_flushes(monkeypatch):
-    from taskcenter import pending_rows
+    from taskcenter.results import pending_rows
 
     # Given a process that buffers (beat does, so 333 sends a second are not 333 INSERTs)
     monkeypatch.setattr(pending_rows, "_pending_buffered", True)
@@ -130,7 +131,7 @@ def test_a_run_still_going_after_the_started_delay_shows_as_started(celery_worke
 
 
 def _row(**changes: Any) -> dict[str, Any]:
-    """A stored SUCCESS row of jobs.demo.add, as `_upsert` takes it, with `changes`."""
+    """A stored SUCCESS row of jobs.demo.add, as `row_upsert` takes it, with `changes`."""
     now = datetime.now(UTC).replace(tzinfo=None)
     return {
         "task_id": "finished-first",
@@ -156,10 +157,10 @@ def _row(**changes: Any) -> dict[str, Any]:
 def test_a_late_started_row_never_replaces_a_final_state():
     row = _row()
     # Given a run whose final state another process stored first
-    _upsert(row, "default")
+    row_upsert(row, "default")
 
     # When a STARTED row for it arrives late
-    _upsert({**row, "status": "STARTED", "result": '{"pid": 1}', "worker": "w2"}, "default")
+    row_upsert({**row, "status": "STARTED", "result": '{"pid": 1}', "worker": "w2"}, "default")
 
     # Then the final state and its result stand
     stored = TaskResult.objects.get(task_id="finished-first")
@@ -170,11 +171,13 @@ def test_a_late_started_row_never_replaces_a_final_state():
 def test_the_started_row_of_a_retry_takes_its_own_start_and_worker():
     first = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=5)
     # Given a run whose first attempt stored RETRY
-    _upsert(_row(task_id="retried", status="RETRY", date_started=first, worker="w1"), "default")
+    row_upsert(_row(task_id="retried", status="RETRY", date_started=first, worker="w1"), "default")
 
     # When its second attempt, on another worker, is still going after the delay
     second = first + timedelta(seconds=30)
-    _upsert(_row(task_id="retried", status="STARTED", date_started=second, worker="w2"), "default")
+    row_upsert(
+        _row(task_id="retried", status="STARTED", date_started=second, worker="w2"), "default"
+    )
 
     # Then the row shows that attempt
     stored = TaskResult.objects.get(task_id="retried")

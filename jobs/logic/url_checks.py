@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 
-from taskcenter.aio import gather_limited
+from taskcenter.aio.manager import gather_limited
 
 
 def _fetch_status(url: str, timeout: float) -> dict[str, Any]:

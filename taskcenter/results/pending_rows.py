@@ -14,33 +14,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import signals, states
-from django.db import DatabaseError, connections, router
-from django.db.models.constants import OnConflict
+from django.db import DatabaseError
+
+from taskcenter.results.rows import rows_insert_pending
 
 logger = logging.getLogger(__name__)
 
 
-#: PENDING rows of scheduled runs waiting to be written in one statement. Only a process
-#: that calls `pending_buffer_start()` (beat) buffers: at 333 dispatches a second, one
-#: INSERT per message would be most of beat's work. That process flushes them itself,
+#: PENDING rows of scheduled runs (tuples in `rows.PENDING_COLUMNS` order) waiting to be
+#: written in one statement. Only a process that calls `pending_buffer_start()` (beat)
+#: buffers: at hundreds of dispatches a second, one INSERT per message would be most of
+#: beat's work. That process flushes them itself,
 #: after each dispatch batch has left (or drops them with `pending_discard()` when the
 #: batch could not be published). Everyone else writes at once.
 _pending_rows: list[tuple[Any, ...]] = []
 _pending_lock = threading.Lock()
 _pending_buffered = False
-#: Columns of a PENDING row, in the order of the tuples in `_pending_rows`.
-_PENDING_COLUMNS = (
-    "task_id",
-    "status",
-    "task_name",
-    "periodic_task_name",
-    "task_args",
-    "task_kwargs",
-    "content_type",
-    "content_encoding",
-    "date_created",
-    "date_done",
-)
 #: Rows per INSERT statement: beat's dispatch batches stay under this (MAX_BATCH).
 PENDING_FLUSH_ROWS = 500
 
@@ -94,40 +83,15 @@ def pending_discard(*, task_ids: Iterable[str]) -> int:
 def pending_flush() -> int:
     """Write the buffered PENDING rows, existing rows winning; return the count.
 
-    One raw multi-row `INSERT IGNORE` (`INSERT OR IGNORE` on SQLite) per
-    PENDING_FLUSH_ROWS rows, in autocommit: building TaskResult objects for
-    `bulk_create` cost about a fifth of beat's CPU at 333 dispatches a second.
+    PENDING_FLUSH_ROWS rows per statement (`rows.rows_insert_pending`), in autocommit.
     """
     with _pending_lock:
         rows = _pending_rows[:]
         _pending_rows.clear()
     if not rows:
         return 0
-    from django_celery_results.models import TaskResult
-
-    connection = connections[router.db_for_write(TaskResult)]
-    ops = connection.ops
-    table = ops.quote_name(TaskResult._meta.db_table)
-    fields = [TaskResult._meta.get_field(column) for column in _PENDING_COLUMNS]
-    suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
-    placeholders = f"({', '.join(['%s'] * len(_PENDING_COLUMNS))})"
     try:
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), PENDING_FLUSH_ROWS):
-                chunk = rows[start : start + PENDING_FLUSH_ROWS]
-                params: list[Any] = []
-                for row in chunk:
-                    params += row[:-2]
-                    params += (
-                        ops.adapt_datetimefield_value(row[-2]),
-                        ops.adapt_datetimefield_value(row[-1]),
-                    )
-                cursor.execute(
-                    f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} "
-                    f"({', '.join(_PENDING_COLUMNS)}) "
-                    f"VALUES {', '.join([placeholders] * len(chunk))} {suffix}",
-                    params,
-                )
+        rows_insert_pending(rows, chunk=PENDING_FLUSH_ROWS)
     except DatabaseError:
         # Visibility of a queued run is not worth failing the dispatch that already happened.
         logger.warning("could not record PENDING for %d scheduled runs", len(rows), exc_info=True)

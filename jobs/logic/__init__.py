@@ -1,0 +1,1 @@
+"""What the jobs do: plain functions the job wrappers in `jobs/` call, testable alone."""
