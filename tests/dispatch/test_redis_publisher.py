@@ -15,8 +15,8 @@ from django.conf import settings
 
 from config.celery import app
 from taskcenter import dispatch
-from taskcenter.dispatch import redis_publisher
 from taskcenter.catalog import get_job
+from taskcenter.dispatch import redis_publisher
 from taskcenter.results.backend import ENQUEUED_AT
 from tests.beat.conftest import RedisServer
 from tests.conftest import wait_for
