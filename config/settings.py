@@ -113,23 +113,29 @@ API_TRIGGER_RATE_WINDOW = env.int("API_TRIGGER_RATE_WINDOW", default=60)
 # TASKCENTER_FAST_PATHS=false turns every one back to the library's stock behaviour, and
 # each has its own variable; CI runs the whole suite both ways.
 TASKCENTER_FAST_PATHS = env.bool("TASKCENTER_FAST_PATHS", default=True)
-_fast = TASKCENTER_FAST_PATHS
+
+
+def _fast(name: str) -> bool:
+    """Return switch `name`: its own value when set (non-empty), else TASKCENTER_FAST_PATHS."""
+    return env.bool(name) if env(name, default="") else TASKCENTER_FAST_PATHS
+
+
 # Django's MySQL backend without the ping per request on a connection used in the last second.
-TASKCENTER_FAST_DB_BACKEND = env.bool("TASKCENTER_FAST_DB_BACKEND", default=_fast)
+TASKCENTER_FAST_DB_BACKEND = _fast("TASKCENTER_FAST_DB_BACKEND")
 # Token and trigger-permission checks as one written-out statement instead of the ORM and
 # Django's ModelBackend (the same answers, read on every request either way).
-TASKCENTER_FAST_AUTH = env.bool("TASKCENTER_FAST_AUTH", default=_fast)
+TASKCENTER_FAST_AUTH = _fast("TASKCENTER_FAST_AUTH")
 # Triggered runs written to Redis as `apply_async`'s own message, one round trip a batch.
-TASKCENTER_FAST_PUBLISH = env.bool("TASKCENTER_FAST_PUBLISH", default=_fast)
+TASKCENTER_FAST_PUBLISH = _fast("TASKCENTER_FAST_PUBLISH")
 # Concurrent API triggers in one web process share one INSERT and one broker round trip.
-TASKCENTER_RUN_BATCHING = env.bool("TASKCENTER_RUN_BATCHING", default=_fast)
+TASKCENTER_RUN_BATCHING = _fast("TASKCENTER_RUN_BATCHING")
 # Results stored with one upsert per state (taskcenter.results.backend) instead of
 # django-celery-results' get_or_create; CELERY_RESULT_BACKEND overrides either.
-TASKCENTER_FAST_RESULTS = env.bool("TASKCENTER_FAST_RESULTS", default=_fast)
+TASKCENTER_FAST_RESULTS = _fast("TASKCENTER_FAST_RESULTS")
 # With the upsert backend, STARTED is stored only for a run still going after this many
 # seconds (a shorter run goes from PENDING to its final state); 0 stores it at once.
-TASKCENTER_RESULT_STARTED_DELAY = env.float(
-    "TASKCENTER_RESULT_STARTED_DELAY", default=0.25 if _fast else 0.0
+TASKCENTER_RESULT_STARTED_DELAY = float(
+    env("TASKCENTER_RESULT_STARTED_DELAY", default="") or (0.25 if TASKCENTER_FAST_PATHS else 0)
 )
 
 # --- Database -------------------------------------------------------------------------
@@ -225,11 +231,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_RESULT_BACKEND = env(
-    "CELERY_RESULT_BACKEND",
-    default="taskcenter.results.backend.UpsertDatabaseBackend"
-    if TASKCENTER_FAST_RESULTS
-    else "django-db",
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="") or (
+    "taskcenter.results.backend.UpsertDatabaseBackend" if TASKCENTER_FAST_RESULTS else "django-db"
 )
 CELERY_CACHE_BACKEND = "django-cache"
 CELERY_RESULT_EXTENDED = True

@@ -10,9 +10,25 @@ from taskcenter.checks import check_serializers
 from taskcenter.management.commands.run_worker import build_argv
 from tests.conftest import ROOT, child_env
 
+#: The fast-path switches, cleared so a test sees the defaults whichever mode CI runs in.
+FAST_SWITCHES = (
+    "TASKCENTER_FAST_PATHS",
+    "TASKCENTER_FAST_DB_BACKEND",
+    "TASKCENTER_FAST_AUTH",
+    "TASKCENTER_FAST_PUBLISH",
+    "TASKCENTER_RUN_BATCHING",
+    "TASKCENTER_FAST_RESULTS",
+    "TASKCENTER_RESULT_STARTED_DELAY",
+    "CELERY_RESULT_BACKEND",
+)
+
 
 def settings_in_child(code: str, **env: str | None) -> dict:
-    """Evaluate `code` against config.settings in a fresh interpreter with `env`."""
+    """Evaluate `code` against config.settings in a fresh interpreter with `env`.
+
+    The fast-path switches start unset (the defaults) unless `env` names them.
+    """
+    env = {**dict.fromkeys(FAST_SWITCHES), **env}
     program = (
         "import json, django; from django.conf import settings; django.setup(); "
         f"print(json.dumps({code}))"
@@ -96,6 +112,37 @@ def test_mysql_url_gets_utf8mb4_strict_mode_and_bounded_connection_age(tmp_path)
     assert seen["CONN_HEALTH_CHECKS"] is True
     assert seen["opts"]["charset"] == "utf8mb4"
     assert "STRICT_TRANS_TABLES" in seen["opts"]["init_command"]
+
+
+def test_fast_paths_off_turns_every_switch_back_to_the_stock_library(tmp_path):
+    code = (
+        "{'engine': settings.DATABASES['default']['ENGINE'],"
+        " 'results': settings.CELERY_RESULT_BACKEND,"
+        " 'switches': [settings.TASKCENTER_FAST_AUTH, settings.TASKCENTER_FAST_PUBLISH,"
+        " settings.TASKCENTER_RUN_BATCHING, settings.TASKCENTER_FAST_RESULTS],"
+        " 'started_delay': settings.TASKCENTER_RESULT_STARTED_DELAY}"
+    )
+    mysql = {"DATABASE_URL": "mysql://u:p@db.internal:3306/tc", "TASKCENTER_VAR_DIR": str(tmp_path)}
+
+    stock = settings_in_child(code, TASKCENTER_FAST_PATHS="false", **mysql)
+    one_back_on = settings_in_child(
+        code, TASKCENTER_FAST_PATHS="false", TASKCENTER_FAST_PUBLISH="true", **mysql
+    )
+    fast = settings_in_child(code, **mysql)
+
+    assert stock == {
+        "engine": "django.db.backends.mysql",
+        "results": "django-db",
+        "switches": [False, False, False, False],
+        "started_delay": 0.0,
+    }
+    assert one_back_on["switches"] == [False, True, False, False]
+    assert fast == {
+        "engine": "taskcenter.db_backends.mysql",
+        "results": "taskcenter.results.backend.UpsertDatabaseBackend",
+        "switches": [True, True, True, True],
+        "started_delay": 0.25,
+    }
 
 
 def test_pickle_in_accept_content_is_a_system_check_error(settings):

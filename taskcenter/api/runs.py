@@ -26,7 +26,7 @@ def _status_path() -> str:
 def run_status_url(run_id: str) -> str:
     """Return `reverse("api:get_run", args=[run_id])`, without resolving it per call.
 
-    Every trigger answers with this URL; reversing it each time costs ~0.2 ms of CPU.
+    Every trigger answers with this URL: built from a prefix reversed once, not per request.
     """
     return get_script_prefix() + _status_path().replace(_PLACEHOLDER, quote(run_id, safe=""))
 

@@ -29,7 +29,7 @@ from taskcenter.services.runs import (
 
 router = Router(tags=["schedules"])
 
-#: The admin's permission for "Run now" (issue 3's ScheduleChange model declares it).
+#: The admin's permission for "Run now" (declared on the ScheduleChange model).
 RUN_NOW_PERMISSION = "taskcenter.run_periodictask_now"
 #: django-celery-beat stores interval counts in an integer column.
 MAX_EVERY = 2**31 - 1

@@ -1,12 +1,11 @@
 """Publish catalog-job messages to a Redis broker: `apply_async`'s message, one round trip a batch.
 
-Why: the run sender publishes every API trigger. Through `apply_async`, inside kombu's
-`Producer.batch()`, a message cost 300 µs of CPU in a batch of 8 and 550 µs alone
-(bench/README.md, trigger endpoint, session 4), most of it bookkeeping that comes out
-the same for every message of one job: merging the task's options, routing by name,
-binding the queue again to check that it is declared, and a new redis-py client for every
-batch. Here that is worked out once per job and queue, and each message costs what is
-left: 95 µs in a batch of 8, 260 µs alone.
+Why: the run sender publishes every API trigger, and through `apply_async` most of a
+message's CPU goes to bookkeeping that comes out the same for every message of one job:
+merging the task's options, routing by name, binding the queue again to check that it is
+declared, and a new redis-py client for every batch. Here that is worked out once per job
+and queue (figures: bench/README.md, trigger endpoint). `TASKCENTER_FAST_PUBLISH=false`
+turns it off: `apply_async` then publishes every message.
 
 Still Celery's and kombu's: the message itself (`app.amqp.create_task_message`, protocol 2,
 JSON), the routing (`app.amqp.router`), the queue declaration (kombu, once per queue and
@@ -15,13 +14,13 @@ connection), the publish signals, the list key for a priority and the connection
 Ours: the envelope kombu's Redis transport wraps a message in (base64 body, delivery info,
 delivery tag), written with kombu's own JSON encoder, and one LPUSH per Redis list with
 every message for it (a pipeline when a batch spans several lists).
-tests/test_redis_publisher.py holds it to what `apply_async` writes, field by field, for
+tests/dispatch/test_redis_publisher.py holds it to what `apply_async` writes, field by field, for
 every option the API passes.
 
 It leans on internals of the pinned Celery and kombu (`Task._get_exec_options`, the
 Redis channel's `_create_client`, `_q_for_pri` and `_get_message_priority`, and
 `Connection._reraise_as_library_errors`, which `send_task` uses too): an upgrade that
-changes them fails tests/test_redis_publisher.py before it can change a message.
+changes them fails tests/dispatch/test_redis_publisher.py before it can change a message.
 
 Only used where it is the same as `apply_async`: a Redis broker, a result backend that
 needs no word of each sent task (the database one), task protocol 2, JSON without

@@ -1,11 +1,11 @@
 """Record and publish triggered runs in batches, sent by the waiting requests themselves.
 
-Why: recording a run (one INSERT) and publishing it (one LPUSH) costs 450 µs of CPU per
-run done one at a time in a web process, against 205 µs per run when four are done
-together and 160 µs for eight (one multi-row INSERT, one Redis round trip; measured on
-the 2-core machine, see bench/README.md, trigger endpoint). The batching is natural: whoever
-sends takes every run waiting, so a lone request is sent at once (no window to wait out),
-and a busy process sends several per statement and pipeline.
+Why: recording a run (one INSERT) and publishing it (one LPUSH) costs less than half the
+CPU per run when several go together (one multi-row INSERT, one Redis round trip; figures
+in bench/README.md, trigger endpoint). The batching is natural: whoever sends takes every
+run waiting, so a lone request is sent at once (no window to wait out), and a busy process
+sends several per statement and pipeline. `TASKCENTER_RUN_BATCHING=false` sends each run
+on its own.
 
 The guarantees are those of the single path in `services.runs`: each run is recorded
 before it is published, and when the publish fails every run of the batch is deleted again
@@ -98,8 +98,7 @@ class RunSender:
     lead to the oldest run still waiting, whose request wakes up and does the same. No
     thread of our own, so a lone request sends its run itself with no hand-off to a
     sender thread and back, and a busy process still sends several runs per statement and
-    round trip (bench/README.md, trigger endpoint, session 4: 1.16 times the throughput
-    of the sender thread at 16 clients).
+    round trip.
     """
 
     def __init__(self, max_batch: int = MAX_BATCH) -> None:

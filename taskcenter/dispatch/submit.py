@@ -108,7 +108,7 @@ def _publish_batch(
     with producer.batch(max_size=len(prepared) + 1):
         for task, bound, options in prepared:
             # retry=False: inside a batch a publish only buffers the message, so kombu's
-            # retry wrapper (built anew for every message and its queue declaration,
-            # ~0.1 ms of CPU per message here) could not retry the real send anyway. The
+            # retry wrapper (built anew for every message and its queue declaration) could
+            # not retry the real send anyway. The
             # pipeline sent at the end retries a dropped connection itself (redis-py).
             task.apply_async(kwargs=bound, producer=producer, retry=False, **options)

@@ -5,7 +5,7 @@ AND date_done < cutoff` per slice of `n` ids between the oldest and newest expir
 Each statement reads one short primary-key range, so no ids travel to Python, locks are
 held briefly and the undo log stays small. (`ORDER BY date_done LIMIT n` looks natural,
 but when most rows are expired the optimizer scans and sorts the whole table for every
-batch: quadratic, measured 5x slower than one big DELETE at 1,000,000 rows.) Elsewhere
+batch: quadratic, slower than one big DELETE; bench/retention.py.) Elsewhere
 (SQLite, the embedded default) the ORM deletes by id batches.
 """
 

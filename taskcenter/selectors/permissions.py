@@ -27,8 +27,8 @@ def _held_parts(user_ref: str) -> tuple[str, str]:
     `user_ref` is `%s` for a parameter or a column (`u.id`) for a correlated subquery; the
     app label is each part's other parameter. Each part starts from the user's rows, so
     both are index lookups. Written out rather than built with the ORM: this runs on every
-    trigger, and building the equivalent queryset costs ~3 ms of CPU here against ~0.3 ms
-    for the statement itself. Table and column names come from the models, as the ORM's do.
+    trigger, and building the equivalent queryset costs several times the statement itself.
+    Table and column names come from the models, as the ORM's do.
     """
     user_perms = get_user_model()._meta.get_field("user_permissions")
     user_groups = get_user_model()._meta.get_field("groups")

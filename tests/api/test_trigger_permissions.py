@@ -11,6 +11,13 @@ from taskcenter.services.tokens import token_authenticate
 
 pytestmark = [pytest.mark.django_db]
 
+
+@pytest.fixture
+def fast_auth(settings):
+    """The written-out token and permission statements, whichever mode the suite runs in."""
+    settings.TASKCENTER_FAST_AUTH = True
+
+
 ADD = get_job("jobs.demo.add")
 TOTAL = get_job("jobs.demo.total")
 
@@ -69,7 +76,7 @@ def test_trigger_check_matches_djangos_has_perm(make_user, setup, add, total):
     assert ours == django == (add, total)
 
 
-def test_trigger_check_is_one_query_per_user_object(make_user):
+def test_trigger_check_is_one_query_per_user_object(make_user, fast_auth):
     user = _fresh(make_user(jobs=("jobs.demo.add",)))
 
     with CaptureQueriesContext(connection) as queries:
@@ -104,7 +111,7 @@ def test_token_lookup_is_one_query_and_loads_the_user(make_user, token_for):
 
 @pytest.mark.parametrize(("setup", "add", "total"), ACTIVE_CASES)  # inactive: no token works
 def test_token_lookup_reads_the_same_permissions_with_no_further_query(
-    make_user, token_for, setup, add, total
+    make_user, token_for, setup, add, total, fast_auth
 ):
     user = _user_with(make_user, setup)
     secret = token_for(user)
@@ -131,7 +138,9 @@ def test_token_lookup_loads_the_user_as_a_queryset_does(make_user, token_for):
         assert (ours, type(ours)) == (theirs, type(theirs)), field.name
 
 
-def test_a_permission_list_the_server_may_have_cut_short_is_queried_again(make_user, token_for):
+def test_a_permission_list_the_server_may_have_cut_short_is_queried_again(
+    make_user, token_for, fast_auth
+):
     # GROUP_CONCAT stops at group_concat_max_len (1024 bytes by default on MySQL): a long
     # list is not trusted, and the check asks the database itself.
     user = make_user(jobs=("jobs.demo.add",))

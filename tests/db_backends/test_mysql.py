@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection, connections
 
 from taskcenter.db_backends.mysql import base
@@ -12,8 +13,12 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 @pytest.fixture
 def other() -> Iterator:
-    """A second connection to the test database, as a web thread would hold one."""
-    wrapper = connections.create_connection("default")
+    """A second connection of our backend to the test database, as a web thread would hold.
+
+    Built from the configured connection's settings whichever backend the switch picks,
+    so the fast path is tested in the stock mode too.
+    """
+    wrapper = base.DatabaseWrapper(dict(connections["default"].settings_dict), "default")
     yield wrapper
     wrapper.close()
 
@@ -35,9 +40,12 @@ def _kill(wrapper) -> None:
         cursor.execute(f"KILL CONNECTION {wrapper.connection.thread_id()}")
 
 
-def test_the_backend_is_in_use_with_health_checks_on(other):
+def test_the_switch_picks_the_backend_and_health_checks_are_on(other):
+    configured = connections.create_connection("default")
     _request(other)
-    assert isinstance(other, base.DatabaseWrapper)
+
+    assert isinstance(configured, base.DatabaseWrapper) == settings.TASKCENTER_FAST_DB_BACKEND
+    assert configured.settings_dict["CONN_HEALTH_CHECKS"]
     assert other.health_check_enabled
 
 

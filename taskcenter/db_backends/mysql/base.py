@@ -1,13 +1,13 @@
 """Django's MySQL backend, minus a ping per request on a connection that just worked.
 
 With CONN_HEALTH_CHECKS, Django pings a persistent connection before the first query of
-every request: one extra round trip on each API call, about a sixth of a trigger's time
-under load (measured with py-spy, bench/trigger_api.py). Like HikariCP's
+every request: one extra round trip on each API call. Like HikariCP's
 `aliveBypassWindowMs`, the ping is skipped when the connection served a request without a
 database error less than HEALTH_CHECK_BYPASS seconds ago. A connection idle for longer
 is still pinged, and Django still closes a broken one when a request ends (after a
 database error it pings then), so a server restart costs at most the requests already
 in flight or arriving within that second (answered 503 by the API), never a broken pool.
+`TASKCENTER_FAST_DB_BACKEND=false` uses Django's own backend.
 """
 
 from __future__ import annotations

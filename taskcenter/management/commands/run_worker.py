@@ -1,4 +1,4 @@
-"""Start a Celery worker for the `config` app with the seed launcher's options."""
+"""Start a Celery worker for the `config` app with the launcher options operators expect."""
 
 import sys
 
