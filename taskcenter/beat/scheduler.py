@@ -4,9 +4,9 @@ incremental change feed, a heap keyed by schedule and slots stored before they a
 What differs from the stock scheduler, and why:
 - Only the holder of the leader lease (taskcenter.beat.leader) dispatches, and it checks
   the lease before every message; a standby only tries to take the lease.
-- Changes come from the trigger-fed change feed (taskcenter.beat.changes), so bulk and
-  raw SQL edits arrive; only the changed rows are reloaded and re-heaped, and there is no
-  O(N) `schedules_equal` pass per tick.
+- Changes come from the trigger-fed change feed (taskcenter.beat.changes; the triggers
+  in taskcenter.beat.triggers), so bulk and raw SQL edits arrive; only the changed rows
+  are reloaded and re-heaped, and there is no O(N) `schedules_equal` pass per tick.
 - The slot being dispatched is written as `last_run_at` before the message is published
   (at-most-once), reverted if the publish fails, and never kept only in memory, so a
   restart or a new leader neither repeats nor loses a slot.

@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 #: Columns beat itself writes on every dispatch; a change to only these is no edit.
 BOOKKEEPING_COLUMNS = frozenset({"last_run_at", "total_run_count", "no_changes", "date_changed"})
 #: (feed source, model). The feed names the periodic task for "task" rows (the primary
-#: key of both models is the task's id) and the schedule row for the others.
+#: key of both models is the task's id) and the schedule row for the others. Migration
+#: 0004 reads this list against its own model state: a model added here must exist
+#: there, or be installed from a later migration instead.
 WATCHED = [
     ("task", "django_celery_beat.PeriodicTask"),
     ("task", "taskcenter.ScheduleSettings"),
