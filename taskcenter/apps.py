@@ -15,8 +15,12 @@ class TaskcenterConfig(AppConfig):
         # PENDING rows of scheduled runs (results); the worker-side run records and dead
         # letters (dispatch.worker_hooks).
         from taskcenter import checks  # noqa: F401
+        from taskcenter.beat.triggers import triggers_sync
         from taskcenter.dispatch import worker_hooks  # noqa: F401
         from taskcenter.results import backend, pending_rows  # noqa: F401
         from taskcenter.services.permissions import job_permissions_sync
 
         post_migrate.connect(job_permissions_sync, sender=self, weak=False)
+        # The change feed watches the columns the models have now (a django-celery-beat
+        # upgrade may add some); current triggers are left alone.
+        post_migrate.connect(triggers_sync, sender=self, weak=False)

@@ -14,6 +14,15 @@ How it behaves, for operators:
   `ScheduleChangeFeed`, whatever made it: admin, API, `QuerySet.update()`, a migration or raw
   SQL. The leader reads the feed every `TASKCENTER_BEAT_POLL_INTERVAL` (0.5 s), reloads
   only the named rows and stamps them applied (`status.change_applied_at()`).
+- **Every column is watched.** The triggers compare every column of those models except
+  beat's bookkeeping (`last_run_at`, `total_run_count`, `no_changes`, `date_changed`).
+  Every `migrate` reinstalls them from the current models (`triggers.triggers_sync`,
+  on post_migrate), so a column a django-celery-beat upgrade adds is watched, and
+  triggers SQLite dropped while rebuilding an altered table come back. Triggers already
+  current are left alone; a replacement is created before the old one is dropped. Until
+  that `migrate` has run, a change to a new column alone is not seen; on SQLite, writes
+  made while a migration rebuilds a watched table are not in the feed either, so
+  restart beat after such a migration.
 - **Slots, not clocks.** `last_run_at` holds the due time of the last slot handled, and
   is written before the message is published (at most once: a crash between the write
   and the publish loses that one slot rather than doubling it). A restart or a new

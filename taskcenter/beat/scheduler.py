@@ -4,9 +4,9 @@ incremental change feed, a heap keyed by schedule and slots stored before they a
 What differs from the stock scheduler, and why:
 - Only the holder of the leader lease (taskcenter.beat.leader) dispatches, and it checks
   the lease before every message; a standby only tries to take the lease.
-- Changes come from the trigger-fed change feed (taskcenter.beat.changes), so bulk and
-  raw SQL edits arrive; only the changed rows are reloaded and re-heaped, and there is no
-  O(N) `schedules_equal` pass per tick.
+- Changes come from the trigger-fed change feed (taskcenter.beat.changes; the triggers
+  in taskcenter.beat.triggers), so bulk and raw SQL edits arrive; only the changed rows
+  are reloaded and re-heaped, and there is no O(N) `schedules_equal` pass per tick.
 - The slot being dispatched is written as `last_run_at` before the message is published
   (at-most-once), reverted if the publish fails, and never kept only in memory, so a
   restart or a new leader neither repeats nor loses a slot.
@@ -16,8 +16,7 @@ What differs from the stock scheduler, and why:
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import functools
 import logging
 import signal
 import time
@@ -30,8 +29,9 @@ from django_celery_beat.schedulers import DatabaseScheduler
 from taskcenter.beat import records
 from taskcenter.beat.changes import ChangeFeed
 from taskcenter.beat.entry import Gate, TaskcenterEntry
+from taskcenter.beat.heap import DueHeap
 from taskcenter.beat.leader import lease_for, make_ident
-from taskcenter.beat.sending import SendingMixin
+from taskcenter.beat.sender import SlotSender, missed_record, overlaps
 from taskcenter.beat.slots import Action, plan
 from taskcenter.models import ScheduleEvent
 from taskcenter.results.pending_rows import pending_buffer_start, pending_flush
@@ -47,7 +47,7 @@ MAX_BATCH = 500
 BATCH_WINDOW = 0.1
 
 
-class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
+class TaskcenterScheduler(DatabaseScheduler):
     """Database scheduler for `celery -A config beat` (see the module docstring)."""
 
     Entry = TaskcenterEntry
@@ -65,13 +65,16 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
             ttl=self.ttl,
         )
         self.feed = ChangeFeed()
+        self.heap = DueHeap()
+        self.sender = SlotSender(
+            lease=self.lease,
+            publish=functools.partial(self.apply_async, advance=False),
+            push=self.heap.push,
+        )
         self._entries: dict[int, TaskcenterEntry] = {}
-        self._heap: list[tuple[float, int, int, int]] = []
-        self._seq = itertools.count()
         self._leader_since: datetime | None = None
         self._next_lease = self._next_poll = self._next_beat = 0.0
         self._next_housekeeping = time.monotonic() + 60
-        self._broker_down_until = 0.0
         self._closed = self._stop_requested = False
         super().__init__(*args, **kwargs)
         if not kwargs.get("lazy"):
@@ -194,7 +197,7 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
         logger.warning("beat %s: standing by: %s", self.ident, why)
         self._leader_since = None
         self._entries.clear()
-        self._heap = []
+        self.heap.clear()
 
     # --- schedule loading ----------------------------------------------------------------
 
@@ -204,10 +207,10 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
         )
 
     def _load_all(self) -> None:
-        self._broker_down_until = 0.0  # a new leadership tries the broker afresh
+        self.sender.reset()  # a new leadership tries the broker afresh
         self.feed.start()
         self._entries.clear()
-        self._heap = []
+        self.heap.clear()
         self._install(list(self._rows().filter(enabled=True)))
         # Publishes that failed under an earlier leader are resolved by this one.
         for task_id in records.tasks_with_pending_events():
@@ -237,22 +240,10 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
             if entry.needs_persist:
                 fresh.append(entry.model)
             self._entries[row.pk] = entry
-            self._push(entry, time.time())
+            self.heap.push(entry, time.time())
         records.slots_store(models=fresh)
 
-    def _push(self, entry: TaskcenterEntry, at: float) -> None:
-        heapq.heappush(self._heap, (at, next(self._seq), entry.model.pk, entry.version))
-
     # --- dispatch ------------------------------------------------------------------------
-
-    def _due_batch(self) -> list[TaskcenterEntry]:
-        batch, now_ts = [], time.time()
-        while self._heap and self._heap[0][0] <= now_ts and len(batch) < MAX_BATCH:
-            _, _, pk, version = heapq.heappop(self._heap)
-            entry = self._entries.get(pk)
-            if entry is not None and entry.version == version:
-                batch.append(entry)
-        return batch
 
     def _dispatch_due(self) -> float:
         if not self.lease.held():
@@ -260,14 +251,14 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
             return min(0.5, self.max_interval)
         started, now = time.monotonic(), _now()
         claimed, to_send = [], []
-        due = self._due_batch()
+        due = self.heap.pop_due(self._entries, now=time.time(), limit=MAX_BATCH)
         for entry in due:
             gate, until = entry.gate(now)
             if gate == Gate.DROP:
                 self._entries.pop(entry.model.pk, None)
                 continue
             if gate == Gate.WAIT:
-                self._push(entry, until.timestamp())
+                self.heap.push(entry, until.timestamp())
                 continue
             decision = plan(
                 entry.schedule,
@@ -278,25 +269,26 @@ class TaskcenterScheduler(SendingMixin, DatabaseScheduler):
                 deadline=entry.catch_up_deadline,
             )
             if decision.action == Action.WAIT:
-                self._push(entry, decision.next_at.timestamp())
+                self.heap.push(entry, decision.next_at.timestamp())
                 continue
             previous = (entry.last_run_at, entry.model.total_run_count)
             entry.last_run_at = entry.model.last_run_at = decision.last_run_at
             claimed.append(entry.model)
-            if decision.action == Action.SEND and not self._overlaps(entry, decision, now):
+            if decision.action == Action.SEND and not overlaps(entry, decision, now):
                 entry.model.total_run_count += 1
                 to_send.append((entry, decision, previous))
             elif decision.action == Action.SKIP:
-                self._record_missed(entry, decision, ScheduleEvent.Outcome.SKIPPED)
-            self._push(entry, decision.next_at.timestamp())
+                missed_record(entry, decision, ScheduleEvent.Outcome.SKIPPED)
+            self.heap.push(entry, decision.next_at.timestamp())
         records.slots_store(models=claimed)
-        records.slots_store(models=self._send_all(to_send) if to_send else [])
+        if to_send:
+            records.slots_store(models=self.sender.send_all(to_send, producer=self.producer))
         pending_flush()
-        if not self._heap:
+        if not self.heap:
             return self.poll_interval
         if len(due) >= MAX_BATCH:
             return 0.0  # a backlog: no pause until it is sent
-        wait = self._heap[0][0] - time.time()
+        wait = self.heap.next_at() - time.time()
         window = BATCH_WINDOW - (time.monotonic() - started)
         return max(0.0, min(max(wait, window), self.poll_interval))
 

@@ -5,24 +5,20 @@ from django.db import migrations, models
 
 
 def install_feed_triggers(apps, schema_editor):
-    """Create the schedule change feed triggers (see taskcenter.beat.changes)."""
-    from taskcenter.beat.changes import WATCHED, install_triggers
+    """Create the schedule change feed triggers (see taskcenter.beat.triggers).
 
-    connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        table_columns = {
-            table: [c.name for c in connection.introspection.get_table_description(cursor, table)]
-            for _, table, _ in WATCHED
-        }
-    install_triggers(connection, table_columns)
+    From the models as of this migration; post_migrate reinstalls them from the current
+    models once every migration has run.
+    """
+    from taskcenter.beat.triggers import install_triggers, watched_tables
+
+    install_triggers(schema_editor.connection, watched_tables(apps))
 
 
 def drop_feed_triggers(apps, schema_editor):
-    from taskcenter.beat.changes import drop_statements
+    from taskcenter.beat.triggers import drop_triggers, watched_tables
 
-    with schema_editor.connection.cursor() as cursor:
-        for statement in drop_statements():
-            cursor.execute(statement)
+    drop_triggers(schema_editor.connection, [t.table for t in watched_tables(apps)])
 
 
 class Migration(migrations.Migration):

@@ -1,13 +1,18 @@
 """Publishing claimed slots, and recording what did not go as planned.
 
-Part of TaskcenterScheduler (see scheduler.py), kept apart so each module stays small:
-the overlap check, the batched publish with its revert-on-failure, and missed-slot records.
+`SlotSender` publishes the slots TaskcenterScheduler (scheduler.py) has claimed, in one
+broker round trip where the transport batches, and un-claims what did not leave. It gets
+what it needs from the scheduler explicitly (the lease, the publish and re-heap callables,
+the producer per batch) and owns the one piece of state it needs: how long to leave the
+broker alone after a failure. `overlaps` and `missed_record` are the two decisions the
+scheduler also takes for slots it does not send.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +20,7 @@ from django_celery_beat.models import PeriodicTask
 
 from taskcenter.beat import records
 from taskcenter.beat.entry import TaskcenterEntry
+from taskcenter.beat.leader import Lease
 from taskcenter.models import ScheduleEvent
 from taskcenter.results.pending_rows import pending_discard
 
@@ -26,35 +32,41 @@ MAX_RETRY_DELAY = 15.0
 #: what one dispatch batch needs (MAX_BATCH messages, one LPUSH each), so a batch leaves
 #: in exactly one pipeline and is either settled or reverted as a whole.
 PIPELINE_LIMIT = 100_000
+#: After a failed publish, further publishes wait this long: a broker that just refused
+#: one message would make every other message of the batch wait for its own timeout.
+BROKER_PAUSE = 1.0
 
 
 class _NotPublished(Exception):
     """Raised inside a publish batch to discard it before anything was sent."""
 
 
-class SendingMixin:
-    """Publish claimed slots for TaskcenterScheduler; see its module docstring."""
+class SlotSender:
+    """Publish claimed slots; revert and re-heap for retry those that did not leave.
 
-    def _overlaps(self, entry: TaskcenterEntry, decision, now: datetime) -> bool:
-        if entry.overlap != "skip" or not records.run_still_busy(
-            task_name=entry.name,
-            last_task_id=entry.last_task_id,
-            last_sent_at=entry.last_sent_at,
-            now=now,
-        ):
-            return False
-        logger.info(
-            "beat: skipping %s at %s: previous run still running", entry.name, decision.slot
-        )
-        records.event_record(
-            task_id=entry.model.pk,
-            kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
-            slot=decision.slot,
-            reason=f"previous run {entry.last_task_id or ''} still running",
-        )
-        return True
+    `publish(entry, producer)` sends one entry's message and returns its AsyncResult
+    (the scheduler's `apply_async` without advancing the entry); `push(entry, at)` puts
+    the entry back on the scheduler's heap at Unix time `at`.
+    """
 
-    def _send_all(self, to_send: list) -> list[PeriodicTask]:
+    def __init__(
+        self,
+        *,
+        lease: Lease,
+        publish: Callable[[TaskcenterEntry, Any], Any],
+        push: Callable[[TaskcenterEntry, float], None],
+    ) -> None:
+        self.lease = lease
+        self.publish = publish
+        self.push = push
+        #: Monotonic time before which no publish is tried (a publish just failed).
+        self.broker_down_until = 0.0
+
+    def reset(self) -> None:
+        """Try the broker afresh (a new leadership starts)."""
+        self.broker_down_until = 0.0
+
+    def send_all(self, to_send: list, *, producer) -> list[PeriodicTask]:
         """Publish claimed slots, in one broker round trip where the transport batches.
 
         `to_send` holds (entry, decision, previous) for slots already stored as claimed;
@@ -67,9 +79,9 @@ class SendingMixin:
         published: list[tuple] = []
         reverted: list[PeriodicTask] = []
         try:
-            with self.producer.batch(max_size=PIPELINE_LIMIT):
+            with producer.batch(max_size=PIPELINE_LIMIT):
                 for entry, decision, previous in to_send:
-                    error, result = self._publish(entry, decision)
+                    error, result = self._publish(entry, decision, producer)
                     if error is None:
                         published.append((entry, decision, previous, result))
                     else:
@@ -81,7 +93,7 @@ class SendingMixin:
                 error = str(exc)
             else:
                 error = f"broker unavailable: {exc}"
-                self._broker_down_until = time.monotonic() + 1.0
+                self.broker_down_until = time.monotonic() + BROKER_PAUSE
                 logger.warning("beat: could not publish %d message(s): %s", len(to_send), exc)
             handled = {entry.model.pk for entry, *_ in published} | {m.pk for m in reverted}
             pending_discard(task_ids=[result.id for *_, result in published])
@@ -92,31 +104,31 @@ class SendingMixin:
             self._settle(entry, decision, result)
         return reverted
 
-    def _publish(self, entry: TaskcenterEntry, decision) -> tuple[str | None, Any]:
+    def _publish(self, entry: TaskcenterEntry, decision, producer) -> tuple[str | None, Any]:
         """Hand one claimed slot to the producer; return (error, result)."""
         if not self.lease.held():
             # Still inside the TTL's safety margin: nobody else can hold it yet, so the
             # claim is reverted and the next leader sends this slot.
             return "leader lease expired before publishing", None
-        if time.monotonic() < self._broker_down_until:
+        if time.monotonic() < self.broker_down_until:
             return "broker unavailable (a publish just failed)", None
         try:
             # The slot travels with the message, so consumers can de-duplicate.
             entry.options["headers"]["taskcenter_slot"] = decision.last_run_at.isoformat()
-            return None, self.apply_async(entry, producer=self.producer, advance=False)
+            return None, self.publish(entry, producer)
         except Exception as exc:
-            self._broker_down_until = time.monotonic() + 1.0
+            self.broker_down_until = time.monotonic() + BROKER_PAUSE
             logger.warning("beat: could not publish %s: %s", entry.name, exc)
             return f"broker unavailable: {exc}", None
 
     def _settle(self, entry: TaskcenterEntry, decision, result) -> None:
         """Note a published slot: its task id, and the missed slots it resolves."""
         entry.last_task_id = getattr(result, "id", None)
-        entry.last_sent_at = _now()
+        entry.last_sent_at = datetime.now(UTC)
         entry.retry_delay = 0.0
         logger.info("beat: sent %s for slot %s", entry.name, decision.slot)
         if entry.pending or decision.missed:
-            self._record_missed(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
+            missed_record(entry, decision, ScheduleEvent.Outcome.RAN_ONCE)
 
     def _revert(self, entry: TaskcenterEntry, decision, previous, error: str) -> PeriodicTask:
         """Un-claim a slot that was not published and retry it with backoff."""
@@ -127,33 +139,50 @@ class SendingMixin:
             entry.pending = True
         entry.retry_delay = min(max(1.0, entry.retry_delay * 2), MAX_RETRY_DELAY)
         entry.version += 1  # drop the heap item pushed for the next slot: retry this one
-        self._push(entry, time.time() + entry.retry_delay)
+        self.push(entry, time.time() + entry.retry_delay)
         return entry.model
 
-    def _record_missed(self, entry: TaskcenterEntry, decision, outcome: str) -> None:
-        logger.warning(
-            "beat: %s missed %d slot(s) from %s: %s",
-            entry.name,
-            decision.missed,
-            decision.slot,
-            outcome,
-        )
-        if entry.pending:
-            entry.pending = False
-            resolved = records.events_pending_resolve(
-                task_id=entry.model.pk, slots=max(1, decision.missed), outcome=outcome
-            )
-            if resolved:
-                return
-        records.event_record(
-            task_id=entry.model.pk,
-            kind=ScheduleEvent.Kind.MISSED,
-            slot=decision.slot,
-            slots=decision.missed,
-            outcome=outcome,
-            reason="not dispatched in time (beat or broker down)",
-        )
+
+def overlaps(entry: TaskcenterEntry, decision, now: datetime) -> bool:
+    """Return whether the slot must be skipped (overlap=skip, previous run busy); record it."""
+    if entry.overlap != "skip" or not records.run_still_busy(
+        task_name=entry.name,
+        last_task_id=entry.last_task_id,
+        last_sent_at=entry.last_sent_at,
+        now=now,
+    ):
+        return False
+    logger.info("beat: skipping %s at %s: previous run still running", entry.name, decision.slot)
+    records.event_record(
+        task_id=entry.model.pk,
+        kind=ScheduleEvent.Kind.SKIPPED_OVERLAP,
+        slot=decision.slot,
+        reason=f"previous run {entry.last_task_id or ''} still running",
+    )
+    return True
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def missed_record(entry: TaskcenterEntry, decision, outcome: str) -> None:
+    """Record missed slots with their outcome, resolving the entry's pending record if any."""
+    logger.warning(
+        "beat: %s missed %d slot(s) from %s: %s",
+        entry.name,
+        decision.missed,
+        decision.slot,
+        outcome,
+    )
+    if entry.pending:
+        entry.pending = False
+        resolved = records.events_pending_resolve(
+            task_id=entry.model.pk, slots=max(1, decision.missed), outcome=outcome
+        )
+        if resolved:
+            return
+    records.event_record(
+        task_id=entry.model.pk,
+        kind=ScheduleEvent.Kind.MISSED,
+        slot=decision.slot,
+        slots=decision.missed,
+        outcome=outcome,
+        reason="not dispatched in time (beat or broker down)",
+    )
