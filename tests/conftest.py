@@ -194,3 +194,16 @@ def start_beat(tmp: Path, *, env: dict[str, str] | None = None, name: str = "bea
         "1",
     ]
     return Proc(argv, tmp / f"{name}.log", env or child_env())
+
+
+@pytest.fixture(autouse=True)
+def _pending_rows_written_at_once() -> Iterator[None]:
+    """Undo the PENDING-row buffering an in-process beat scheduler turns on for good.
+
+    Beat buffers them and flushes after each dispatch batch; the rest of the suite publishes
+    from this process and expects each scheduled run's row written as it is sent.
+    """
+    from taskcenter.results import pending_rows
+
+    yield
+    pending_rows._pending_buffered = False

@@ -14,7 +14,6 @@ from django_celery_results.models import TaskResult
 
 from taskcenter.beat.scheduler import TaskcenterScheduler
 from taskcenter.models import ScheduleEvent
-from taskcenter.results import pending_rows
 from tests.beat.conftest import drop_queue
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -30,9 +29,6 @@ def scheduler():
     sched._leader_since = datetime.now(UTC)
     yield sched
     sched.close()
-    # A scheduler buffers this process's PENDING rows until it flushes them (beat does);
-    # the rest of the suite publishes from this process and expects them written at once.
-    pending_rows._pending_buffered = False
 
 
 def _tasks(n, prefix="t", **fields):
