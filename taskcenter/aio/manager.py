@@ -1,8 +1,8 @@
 """Lightweight concurrent work on AnyIO: capacity limits, timeouts, cancellation, offload.
 
 For work too small to be worth a broker round trip (checking a handful of URLs, fanning
-out a few queries), run inside the current process. `TaskManager` is the seed's
-`AnyioTaskManager`: a task group with a global capacity limit, separate limits for
+out a few queries), run inside the current process. `TaskManager` is a
+task group with a global capacity limit, separate limits for
 thread and process offload, a default timeout, and per-task status and cancellation.
 
 Note: a thread started by `to_thread.run_sync` keeps running when the awaiting task is

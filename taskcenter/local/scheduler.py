@@ -2,9 +2,9 @@
 
 `manage.py run_apscheduler` is its only home. APScheduler has no cross-process
 coordination, so it must never run inside web workers (each would fire every job).
-`LocalScheduler` is the seed's `ApsSchedulerManager`: defaults for jitter, coalesce,
-misfire grace time and max instances from the `APSCHEDULER` setting, cron/interval/date
-registration, and pause/resume/modify/remove by id.
+`LocalScheduler` holds the defaults for jitter, coalesce, misfire grace time and max
+instances from the `APSCHEDULER` setting, and registers cron/interval/date jobs (the
+catalog's `@local_job` jobs among them).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-#: The issue's budget from save to the first dispatch that honours it.
+#: The promised budget from save to the first dispatch that honours it.
 PICKUP = 2.0
 
 
