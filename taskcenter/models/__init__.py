@@ -3,6 +3,8 @@
 from taskcenter.models.api import ApiToken, DeadLetter, Run, Workflow
 from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
+from taskcenter.models.heartbeats import ProcessHeartbeat
+from taskcenter.models.local import LocalJobRun, LocalJobState
 from taskcenter.models.schedules import ScheduleSettings
 
 __all__ = [
@@ -10,6 +12,9 @@ __all__ = [
     "BeatInstance",
     "BeatLease",
     "DeadLetter",
+    "LocalJobRun",
+    "LocalJobState",
+    "ProcessHeartbeat",
     "Run",
     "ScheduleChange",
     "ScheduleChangeFeed",

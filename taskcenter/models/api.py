@@ -62,15 +62,25 @@ class Workflow(models.Model):
 
 
 class Run(models.Model):
-    """One Celery task this system issued: the id an API caller may ask about.
+    """One job run this system issued: the id an API caller may ask about.
 
     Celery answers PENDING for any id it has never seen; this row is what lets the API
     answer 404 instead, and it carries what the result backend does not (who, attempts,
     idempotency key, revoke requests).
     """
 
+    class Runtime(models.TextChoices):
+        CELERY = "celery", "Celery"
+        AIO = "aio", "AnyIO (in the web process)"
+
     id = models.CharField(primary_key=True, max_length=36, help_text="Celery task id.")
     job = models.CharField(max_length=200, db_index=True, help_text="Catalog job name.")
+    runtime = models.CharField(
+        max_length=8,
+        choices=Runtime.choices,
+        default=Runtime.CELERY,
+        help_text="Where it runs: a Celery worker, or the AnyIO manager of a web process.",
+    )
     kwargs = models.JSONField(default=dict, help_text="Validated keyword arguments.")
     options = models.JSONField(default=dict, help_text="queue, countdown, eta, priority, expires.")
     user = models.ForeignKey(
