@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The switches a served variant sets itself; inherited values would blur the variants.
 SWITCHES = (
     "TASKCENTER_FAST_PATHS",
-    "TASKCENTER_FAST_DB_BACKEND",
     "TASKCENTER_FAST_AUTH",
     "TASKCENTER_FAST_PUBLISH",
     "TASKCENTER_RUN_BATCHING",

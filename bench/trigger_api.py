@@ -7,7 +7,7 @@ For 1 and 16 concurrent clients, in one run, rounds interleaved (medians reporte
     with every fast path off;
   * fast: our trigger endpoint, every fast path on (the default);
   * stock: our endpoint with TASKCENTER_FAST_PATHS=false;
-  * no-db, no-auth, no-publish, no-batching: our endpoint with one fast path off.
+  * no-auth, no-publish, no-batching: our endpoint with one fast path off.
 Each served variant runs alone, by gunicorn (2 workers x 8 threads, as `make run`), over
 HTTP keep-alive with a bearer token; no worker consumes and the queues are purged after
 every phase. The clients run in as many processes as the server has workers, each with
@@ -63,7 +63,6 @@ SERVED: dict[str, tuple[dict[str, str], str]] = {
     ),
     "fast": (_ON, API_PATH),
     "stock": ({"TASKCENTER_FAST_PATHS": "false"}, API_PATH),
-    "no-db": ({**_ON, "TASKCENTER_FAST_DB_BACKEND": "false"}, API_PATH),
     "no-auth": ({**_ON, "TASKCENTER_FAST_AUTH": "false"}, API_PATH),
     "no-publish": ({**_ON, "TASKCENTER_FAST_PUBLISH": "false"}, API_PATH),
     "no-batching": ({**_ON, "TASKCENTER_RUN_BATCHING": "false"}, API_PATH),

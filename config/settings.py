@@ -120,8 +120,6 @@ def _fast(name: str) -> bool:
     return env.bool(name) if env(name, default="") else TASKCENTER_FAST_PATHS
 
 
-# Django's MySQL backend without the ping per request on a connection used in the last second.
-TASKCENTER_FAST_DB_BACKEND = _fast("TASKCENTER_FAST_DB_BACKEND")
 # Token and trigger-permission checks as one written-out statement instead of the ORM and
 # Django's ModelBackend (the same answers, read on every request either way).
 TASKCENTER_FAST_AUTH = _fast("TASKCENTER_FAST_AUTH")
@@ -161,8 +159,6 @@ else:
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.mysql":
-    if TASKCENTER_FAST_DB_BACKEND:
-        _db["ENGINE"] = "taskcenter.db_backends.mysql"
     _db.setdefault("OPTIONS", {}).update(
         {
             "charset": "utf8mb4",
