@@ -1,32 +1,20 @@
 """Publish catalog-job messages to a Redis broker: `apply_async`'s message, one round trip a batch.
 
-Why: the run sender publishes every API trigger, and through `apply_async` most of a
-message's CPU goes to bookkeeping that comes out the same for every message of one job:
-merging the task's options, routing by name, binding the queue again to check that it is
-declared, and a new redis-py client for every batch. Here that is worked out once per job
-and queue (figures: bench/README.md, trigger endpoint). `TASKCENTER_FAST_PUBLISH=false`
-turns it off: `apply_async` then publishes every message.
+Why: through `apply_async` most of a message's CPU goes to bookkeeping that comes out the
+same for every message of one job (merging options, routing by name, re-binding the
+queue, a new redis-py client per batch); here it is worked out once per job and queue.
+`TASKCENTER_FAST_PUBLISH=false` turns it off (figures: bench/README.md).
 
-Still Celery's and kombu's: the message itself (`app.amqp.create_task_message`, protocol 2,
-JSON), the routing (`app.amqp.router`), the queue declaration (kombu, once per queue and
-connection), the publish signals, the list key for a priority and the connection pool
-(kombu's Redis channel), and the error a dead broker raises (kombu's OperationalError).
-Ours: the envelope kombu's Redis transport wraps a message in (base64 body, delivery info,
-delivery tag), written with kombu's own JSON encoder, and one LPUSH per Redis list with
-every message for it (a pipeline when a batch spans several lists).
-tests/dispatch/test_redis_publisher.py holds it to what `apply_async` writes, field by field, for
-every option the API passes.
-
-It leans on internals of the pinned Celery and kombu (`Task._get_exec_options`, the
-Redis channel's `_create_client`, `_q_for_pri` and `_get_message_priority`, and
-`Connection._reraise_as_library_errors`, which `send_task` uses too): an upgrade that
-changes them fails tests/dispatch/test_redis_publisher.py before it can change a message.
-
-Only used where it is the same as `apply_async`: a Redis broker, a result backend that
-needs no word of each sent task (the database one), task protocol 2, JSON without
-compression, no sent events, a direct queue without expiry, task_routes without router
-functions, published from outside a task. `taskcenter.dispatch.submit_many` keeps
-`apply_async` everywhere else (the filesystem broker of the embedded default, for one).
+Celery and kombu still build the message (`app.amqp.create_task_message`, protocol 2,
+JSON), route it, declare the queue, send the publish signals, pick the priority list and
+pool the connections; ours is kombu's Redis envelope and one LPUSH per list. It leans on
+internals of the pinned versions (`Task._get_exec_options`, the Redis channel's
+`_create_client`, `_q_for_pri`, `_get_message_priority`,
+`Connection._reraise_as_library_errors`): tests/dispatch/test_redis_publisher.py holds it
+to what `apply_async` writes, field by field, so an upgrade fails there first.
+Used only where it equals `apply_async` (Redis broker, database results, JSON without
+compression, no sent events, published outside a task); `dispatch.submit_many` keeps
+`apply_async` everywhere else.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='run',
             name='runtime',
-            field=models.CharField(choices=[('celery', 'Celery'), ('aio', 'AnyIO (in the web process)')], default='celery', help_text='Where it runs: a Celery worker, or the AnyIO manager of a web process.', max_length=8),
+            field=models.CharField(choices=[('celery', 'Celery'), ('aio', 'AnyIO (in the web process)')], db_default='celery', default='celery', help_text='Where it runs: a Celery worker, or the AnyIO manager of a web process.', max_length=8),
         ),
         migrations.CreateModel(
             name='LocalJobRun',

@@ -79,6 +79,8 @@ class Run(models.Model):
         max_length=8,
         choices=Runtime.choices,
         default=Runtime.CELERY,
+        # In the schema too, so code from before this column (a rolling deploy) can insert.
+        db_default=Runtime.CELERY,
         help_text="Where it runs: a Celery worker, or the AnyIO manager of a web process.",
     )
     kwargs = models.JSONField(default=dict, help_text="Validated keyword arguments.")
