@@ -17,6 +17,12 @@ from typing import Any, get_type_hints
 
 import pydantic
 from celery import shared_task
+from django.utils.translation import gettext as _
+
+from taskcenter.bounds import INT_MAX, INT_MIN, int_out_of_range
+
+#: The bounds as the message about them quotes them.
+RANGE = {"min": INT_MIN, "max": INT_MAX}
 
 
 class Runtime(enum.StrEnum):
@@ -111,6 +117,12 @@ class Job:
         if errors:
             raise JobArgumentsError(errors)
         bound.update(kwargs)
+        for key, value in bound.items():
+            where = int_out_of_range(value, where=key)
+            if where is not None:
+                raise JobArgumentsError(
+                    {where: _("integer out of range (%(min)s to %(max)s)") % RANGE}
+                )
         try:
             self.params_model.model_validate_json(json.dumps(bound), strict=True)
         except (TypeError, ValueError) as exc:
