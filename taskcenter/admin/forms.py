@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_celery_beat.models import PERIOD_CHOICES, SOLAR_SCHEDULES, PeriodicTask
 
 from taskcenter.catalog import Runtime, all_jobs
@@ -90,6 +91,11 @@ class ScheduleForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["crontab_timezone"].initial = settings.TIME_ZONE
+        if "name" in self.fields:  # absent for a user who may only view the schedule
+            self.fields["name"].help_text = _(
+                'A unique name for this schedule, e.g. "nightly report"; results are filed '
+                "under it."
+            )
         task = self.instance
         if task.pk:
             self.initial["job"] = task.task

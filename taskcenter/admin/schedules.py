@@ -13,14 +13,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from taskcenter.admin.forms import PauseForm, RunNowForm, ScheduleForm
 from taskcenter.beat.status import change_applied_at, schedule_missed_runs
+from taskcenter.selectors.jobs import celery_jobs_parameters
 from taskcenter.selectors.schedules import (
     schedule_changes,
     schedule_in_words,
@@ -29,8 +33,11 @@ from taskcenter.selectors.schedules import (
     schedule_run_stats,
 )
 from taskcenter.services import schedules as services
+from taskcenter.services.schedule_specs import SCHEDULE_KINDS
 
 RUN_PERMISSION = "taskcenter.run_periodictask_now"
+#: Fieldset classes by schedule kind: schedule_form.js shows only the chosen kind's.
+KIND_CLASSES = {kind: ("schedule-kind", f"kind-{kind}") for kind in SCHEDULE_KINDS}
 
 
 def _seconds(value: float | None) -> str:
@@ -63,12 +70,18 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
     readonly_fields = ("last_run_at", "total_run_count", "paused_until")
     fieldsets = (
         (None, {"fields": ("name", "job", "enabled", "description")}),
+        (gettext_lazy("Schedule"), {"fields": ("schedule_type",)}),
         (
-            "Schedule",
+            gettext_lazy("Interval"),
+            {
+                "fields": (("interval_every", "interval_period"),),
+                "classes": KIND_CLASSES["interval"],
+            },
+        ),
+        (
+            gettext_lazy("Cron"),
             {
                 "fields": (
-                    "schedule_type",
-                    ("interval_every", "interval_period"),
                     (
                         "crontab_minute",
                         "crontab_hour",
@@ -77,14 +90,38 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                         "crontab_day_of_week",
                     ),
                     "crontab_timezone",
-                    "clocked_clocked_time",
-                    ("solar_event", "solar_latitude", "solar_longitude"),
-                )
+                ),
+                "classes": KIND_CLASSES["crontab"],
             },
         ),
-        ("Arguments", {"fields": ("args", "kwargs", "queue")}),
-        ("State", {"fields": ("last_run_at", "total_run_count", "paused_until")}),
+        (
+            gettext_lazy("Once"),
+            {"fields": ("clocked_clocked_time",), "classes": KIND_CLASSES["clocked"]},
+        ),
+        (
+            gettext_lazy("Solar"),
+            {
+                "fields": (("solar_event", "solar_latitude", "solar_longitude"),),
+                "classes": KIND_CLASSES["solar"],
+            },
+        ),
+        (gettext_lazy("Arguments"), {"fields": ("args", "kwargs", "queue")}),
+        (gettext_lazy("State"), {"fields": ("last_run_at", "total_run_count", "paused_until")}),
     )
+
+    class Media:
+        js = ("taskcenter/schedule_form.js",)
+        css = {"all": ("taskcenter/admin.css",)}
+
+    def get_fieldsets(self, request: HttpRequest, obj: PeriodicTask | None = None) -> Any:
+        """The fieldsets, the Arguments one describing every job's parameters."""
+        described = render_to_string(
+            "admin/taskcenter/periodictask/job_parameters.html", {"jobs": celery_jobs_parameters()}
+        )
+        return [
+            (name, {**opts, "description": described}) if "args" in opts["fields"] else (name, opts)
+            for name, opts in super().get_fieldsets(request, obj)
+        ]
 
     # --- list page ---------------------------------------------------------------------
 
@@ -113,7 +150,11 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
     def last_run(self, obj: PeriodicTask) -> str:
         stats = getattr(obj, "run_stats", None)
         if stats is None or stats.last_at is None:
-            return f"{obj.last_run_at:%Y-%m-%d %H:%M:%S}" if obj.last_run_at else "—"
+            # Beat stamps last_run_at when it first loads a schedule: only a schedule that
+            # ran (total_run_count) has a real one, whose results retention deleted.
+            if obj.total_run_count and obj.last_run_at:
+                return f"{obj.last_run_at:%Y-%m-%d %H:%M:%S}"
+            return _("never")
         return f"{stats.last_at:%Y-%m-%d %H:%M:%S} {stats.last_status}"
 
     @admin.display(description="success")

@@ -17,6 +17,7 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
 from taskcenter.models import ScheduleChange
+from taskcenter.selectors.timings import duration_seconds, queue_wait_seconds
 
 #: Runs the list page's success rate and p50/p95 look at: recent enough to describe the
 #: schedule as it behaves now, few enough that each schedule reads one index range.
@@ -243,9 +244,9 @@ def schedule_recent_runs(*, task: PeriodicTask, limit: int = 20) -> list[dict[st
         runs.append(
             {
                 "result": row,
-                "queue_wait": (started - row.date_created).total_seconds() if started else None,
-                "duration": (row.date_done - started).total_seconds()
-                if started and row.status in states.READY_STATES
+                "queue_wait": queue_wait_seconds(created=row.date_created, started=started),
+                "duration": duration_seconds(started=started, done=row.date_done)
+                if row.status in states.READY_STATES
                 else None,
                 "error": (row.traceback or "").strip().splitlines()[-1:] or [""],
             }

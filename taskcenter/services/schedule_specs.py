@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat import validators
 from django_celery_beat.models import (
     PERIOD_CHOICES,
@@ -38,6 +40,14 @@ CRON_VALIDATORS = {
     "day_of_month": validators.day_of_month_validator,
     "month_of_year": validators.month_of_year_validator,
     "day_of_week": validators.day_of_week_validator,
+}
+#: Each cron field as an error message names it.
+CRON_LABELS = {
+    "minute": gettext_lazy("minute"),
+    "hour": gettext_lazy("hour"),
+    "day_of_month": gettext_lazy("day of month"),
+    "month_of_year": gettext_lazy("month"),
+    "day_of_week": gettext_lazy("day of week"),
 }
 #: Fields of a PeriodicTask that the audit trail compares before and after a change.
 AUDITED_FIELDS = ("name", "task", "args", "kwargs", "queue", "enabled", "description", "schedule")
@@ -87,15 +97,37 @@ def _interval(spec: dict, errors: dict) -> dict[str, Any]:
     return {"every": every, "period": period}
 
 
+def _cron_field_problem(name: str, value: str) -> str | None:
+    """Say what is wrong with one cron field, quoting that field only; None when valid.
+
+    Celery's parser pads a value to a whole expression before quoting it, so its own
+    message for a pasted "5 4 * * *" reads like the expression was the fault.
+    """
+    label = CRON_LABELS[name]
+    if len(value.split()) > 1:
+        return _(
+            "%(field)s takes one cron field, not a whole expression: put each part of "
+            "%(value)s into minute, hour, day of month, month and day of week."
+        ) % {"field": label, "value": repr(value)}
+    try:
+        CRON_VALIDATORS[name](value)
+    except (ValidationError, ValueError, KeyError, IndexError) as exc:
+        detail = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        return _("Invalid %(field)s %(value)s: %(detail)s") % {
+            "field": label,
+            "value": repr(value),
+            "detail": detail.replace(" * * * *", "").strip('"'),
+        }
+    return None
+
+
 def _crontab(spec: dict, errors: dict) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name in CRON_FIELDS:
         value = str(spec.get(name) if spec.get(name) not in (None, "") else "*").strip()
-        try:
-            CRON_VALIDATORS[name](value)
-        except (ValidationError, ValueError, KeyError, IndexError) as exc:
-            detail = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-            errors.setdefault(f"crontab.{name}", []).append(f"Invalid cron field: {detail}")
+        problem = _cron_field_problem(name, value)
+        if problem:
+            errors.setdefault(f"crontab.{name}", []).append(problem)
         cleaned[name] = value
     tz = spec.get("timezone") or settings.TIME_ZONE
     try:
