@@ -1,5 +1,6 @@
 """The demo jobs on the embedded default (SQLite, filesystem broker, no Redis), with a real
-worker: `call_downstream` succeeds, and during an outage retries and is dead-lettered."""
+worker: every one runs, and `call_downstream` during an outage retries, then is
+dead-lettered."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from taskcenter import dispatch
 outage_set(name="billing", down=True)
 down = dispatch.submit("jobs.demo.call_downstream", kwargs={"name": "billing"})
 up = dispatch.submit("jobs.demo.call_downstream", kwargs={"name": "shop"})
-print(json.dumps({"down": down.id, "up": up.id}))
+add = dispatch.submit("jobs.demo.add", kwargs={"x": 2, "y": 3})
+total = dispatch.submit("jobs.demo.total", kwargs={"values": [1, 2, 3]})
+slow = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 0.5, "steps": 2})
+print(json.dumps({name: r.id for name, r in [
+    ("down", down), ("up", up), ("add", add), ("total", total), ("slow", slow)]}))
 """
 
 
@@ -69,14 +74,23 @@ def test_call_downstream_works_retries_and_is_dead_lettered_on_the_embedded_defa
             ).fetchone()
             return row[0] if row else None
 
+        def result(task_id: str) -> object:
+            row = db.execute(
+                "SELECT result FROM django_celery_results_taskresult WHERE task_id = ?",
+                (task_id,),
+            ).fetchone()
+            return json.loads(row[0])
+
         def letter() -> tuple | None:
             return db.execute(
                 "SELECT attempts, exception_type FROM taskcenter_deadletter WHERE task_id = ?",
                 (ids["down"],),
             ).fetchone()
 
-        # Then the healthy call succeeds
-        wait_for(lambda: status(ids["up"]) == "SUCCESS", timeout=90, what="the healthy call")
+        # Then the healthy call succeeds, and so does every other demo job
+        for name in ("up", "add", "total", "slow"):
+            wait_for(lambda n=name: status(ids[n]) == "SUCCESS", timeout=90, what=name)
+        assert [result(ids[n]) for n in ("up", "add", "total", "slow")] == ["shop: ok", 5, 6, 2]
         # And the failing one is retried (1 s, then 2 s) before it is dead-lettered
         found = wait_for(letter, timeout=90, what="the dead letter")
         assert found[0] == 3, worker.output()[-3000:]
