@@ -90,6 +90,16 @@ def test_the_api_answers_errors_in_the_language_asked_for(admin_user):
 
 
 @pytest.mark.django_db
+def test_an_unauthenticated_call_is_told_what_to_send_in_either_language():
+    english = Client().get("/api/jobs", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = Client().get("/api/jobs", HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert english.status_code == chinese.status_code == 401
+    assert english.json()["detail"].startswith("authentication required")
+    assert chinese.json()["detail"].startswith("需要身份验证")
+
+
+@pytest.mark.django_db
 def test_invalid_job_arguments_are_explained_in_chinese(admin_user):
     client = Client()
     client.force_login(admin_user)

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Schema
-from ninja.errors import HttpError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
@@ -116,6 +116,11 @@ def install(api: NinjaAPI) -> None:
 
         api.add_exception_handler(exc_type, handle)
 
+    handler(
+        AuthenticationError,
+        401,
+        gettext_lazy("authentication required: send a bearer token or log in to the admin"),
+    )
     handler(UnknownJobError, 404, gettext_lazy("no such job in the catalog"))
     handler(ObjectDoesNotExist, 404, gettext_lazy("not found"))
     handler(Http404, 404, gettext_lazy("not found"))
