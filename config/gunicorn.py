@@ -7,7 +7,6 @@ endpoint). Override any value with GUNICORN_CMD_ARGS, e.g. `--workers 4`.
 """
 
 wsgi_app = "config.wsgi:application"
-worker_class = "gthread"
 #: One process per core of the 2-core machine the bench ran on; threads overlap the
 #: waits on MySQL and Redis within a process.
 workers = 2
@@ -16,3 +15,6 @@ threads = 8
 graceful_timeout = 10
 #: One line per request on stdout, as uvicorn printed them.
 accesslog = "-"
+#: gthread, answering gunicorn's own errors (414, 431, malformed requests) as JSON and
+#: closing a connection whose body was refused unread (taskcenter/gunicorn_worker.py).
+worker_class = "taskcenter.gunicorn_worker.JsonErrorThreadWorker"

@@ -34,7 +34,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_TZ = True
 USE_I18N = True
-LANGUAGE_CODE = "en-us"
+# The interface speaks English and Simplified Chinese; a browser's Accept-Language picks
+# one (LocaleMiddleware), LANGUAGE_CODE is the language when it asks for neither.
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="en-us")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "taskcenter" / "locale"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -51,10 +55,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "taskcenter.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "taskcenter.middleware.RefuseChunkedBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "taskcenter.middleware.BodyGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -3,6 +3,7 @@
 from importlib import import_module
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 #: Every module of job definitions. Celery's autodiscovery only looks at `tasks.py`, so
 #: the modules are imported here, once, whatever process starts (web, worker, schedulers).
@@ -18,7 +19,7 @@ JOB_MODULES = (
 
 class JobsConfig(AppConfig):
     name = "jobs"
-    verbose_name = "Jobs"
+    verbose_name = _("Jobs")
 
     def ready(self) -> None:
         for module in JOB_MODULES:

@@ -1,11 +1,12 @@
 """App config for the task center."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TaskcenterConfig(AppConfig):
     name = "taskcenter"
-    verbose_name = "Task center"
+    verbose_name = _("Task center")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

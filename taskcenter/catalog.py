@@ -17,6 +17,12 @@ from typing import Any, get_type_hints
 
 import pydantic
 from celery import shared_task
+from django.utils.translation import gettext as _
+
+from taskcenter.bounds import INT_MAX, INT_MIN, int_out_of_range
+
+#: The bounds as the message about them quotes them.
+RANGE = {"min": INT_MIN, "max": INT_MAX}
 
 
 class Runtime(enum.StrEnum):
@@ -98,24 +104,33 @@ class Job:
         """
         kwargs = {} if kwargs is None else kwargs
         if not isinstance(args, list | tuple):
-            raise JobArgumentsError({"args": "must be a JSON list"})
+            raise JobArgumentsError({"args": _("must be a JSON list")})
         if not isinstance(kwargs, dict):
-            raise JobArgumentsError({"kwargs": "must be a JSON object"})
+            raise JobArgumentsError({"kwargs": _("must be a JSON object")})
         names = self.param_names
         if len(args) > len(names):
             raise JobArgumentsError(
-                {"args": f"takes at most {len(names)} positional arguments, got {len(args)}"}
+                {
+                    "args": _("takes at most %(most)d positional arguments, got %(got)d")
+                    % {"most": len(names), "got": len(args)}
+                }
             )
         bound = dict(zip(names, args, strict=False))
-        errors = {k: "given both positionally and by name" for k in kwargs if k in bound}
+        errors = {k: _("given both positionally and by name") for k in kwargs if k in bound}
         if errors:
             raise JobArgumentsError(errors)
         bound.update(kwargs)
+        for key, value in bound.items():
+            where = int_out_of_range(value, where=key)
+            if where is not None:
+                raise JobArgumentsError(
+                    {where: _("integer out of range (%(min)s to %(max)s)") % RANGE}
+                )
         try:
             self.params_model.model_validate_json(json.dumps(bound), strict=True)
         except (TypeError, ValueError) as exc:
             if not isinstance(exc, pydantic.ValidationError):
-                raise JobArgumentsError({"kwargs": "values must be JSON"}) from None
+                raise JobArgumentsError({"kwargs": _("values must be JSON")}) from None
             raise JobArgumentsError(_field_errors(exc)) from None
         return bound
 
@@ -127,10 +142,12 @@ class Job:
         """
         names = self.param_names
         if not names:
-            raise JobArgumentsError({"job": "takes no parameter to receive the previous result"})
+            raise JobArgumentsError({"job": _("takes no parameter to receive the previous result")})
         first = names[0]
         if isinstance(kwargs, dict) and first in kwargs:
-            raise JobArgumentsError({first: "is filled with the previous result; do not give it"})
+            raise JobArgumentsError(
+                {first: _("is filled with the previous result; do not give it")}
+            )
         fields = {
             n: (f.annotation, f) for n, f in self.params_model.model_fields.items() if n != first
         }
@@ -146,7 +163,7 @@ def _field_errors(exc: pydantic.ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in err["loc"]) or "kwargs"
-        message = "unexpected argument" if err["type"] == "extra_forbidden" else err["msg"]
+        message = _("unexpected argument") if err["type"] == "extra_forbidden" else err["msg"]
         errors.setdefault(loc, message)
     return errors
 

@@ -11,10 +11,20 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PERIOD_CHOICES, SOLAR_SCHEDULES, PeriodicTask
 
 from taskcenter.catalog import Runtime, all_jobs
 from taskcenter.services.schedule_specs import CRON_FIELDS, SCHEDULE_KINDS, spec_clean
+
+#: The schedule kinds as the form names them.
+KIND_LABELS = {
+    "interval": gettext_lazy("interval"),
+    "crontab": gettext_lazy("cron"),
+    "clocked": gettext_lazy("once"),
+    "solar": gettext_lazy("solar"),
+}
 
 
 def _job_choices() -> list[tuple[str, str]]:
@@ -28,7 +38,9 @@ def _job_choices() -> list[tuple[str, str]]:
 
 
 def _queue_choices() -> list[tuple[str, str]]:
-    return [("", "the job's own queue")] + [(q.name, q.name) for q in settings.CELERY_TASK_QUEUES]
+    return [("", _("the job's own queue"))] + [
+        (q.name, q.name) for q in settings.CELERY_TASK_QUEUES
+    ]
 
 
 def _form_field(service_key: str) -> str:
@@ -39,48 +51,58 @@ def _form_field(service_key: str) -> str:
 class ScheduleForm(forms.ModelForm):
     """Create or edit a periodic task with any of the four schedule kinds inline."""
 
-    job = forms.ChoiceField(choices=_job_choices, help_text="A registered Celery job.")
+    job = forms.ChoiceField(
+        choices=_job_choices, help_text=gettext_lazy("A registered Celery job.")
+    )
     schedule_type = forms.ChoiceField(
-        choices=[(k, k) for k in SCHEDULE_KINDS], widget=forms.RadioSelect, initial="interval"
+        choices=list(KIND_LABELS.items()), widget=forms.RadioSelect, initial="interval"
     )
-    interval_every = forms.IntegerField(required=False, min_value=1, label="Every")
+    interval_every = forms.IntegerField(required=False, min_value=1, label=gettext_lazy("Every"))
     interval_period = forms.ChoiceField(
-        choices=PERIOD_CHOICES, initial="seconds", required=False, label="Period"
+        choices=PERIOD_CHOICES, initial="seconds", required=False, label=gettext_lazy("Period")
     )
-    crontab_minute = forms.CharField(required=False, initial="*", label="Minute")
-    crontab_hour = forms.CharField(required=False, initial="*", label="Hour")
-    crontab_day_of_month = forms.CharField(required=False, initial="*", label="Day of month")
-    crontab_month_of_year = forms.CharField(required=False, initial="*", label="Month")
-    crontab_day_of_week = forms.CharField(required=False, initial="*", label="Day of week")
+    crontab_minute = forms.CharField(required=False, initial="*", label=gettext_lazy("Minute"))
+    crontab_hour = forms.CharField(required=False, initial="*", label=gettext_lazy("Hour"))
+    crontab_day_of_month = forms.CharField(
+        required=False, initial="*", label=gettext_lazy("Day of month")
+    )
+    crontab_month_of_year = forms.CharField(
+        required=False, initial="*", label=gettext_lazy("Month")
+    )
+    crontab_day_of_week = forms.CharField(
+        required=False, initial="*", label=gettext_lazy("Day of week")
+    )
     crontab_timezone = forms.ChoiceField(
         required=False,
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         choices=lambda: [(z, z) for z in sorted(zoneinfo.available_timezones())],
     )
     clocked_clocked_time = forms.SplitDateTimeField(
-        required=False, label="Run once at", widget=widgets.AdminSplitDateTime
+        required=False, label=gettext_lazy("Run once at"), widget=widgets.AdminSplitDateTime
     )
     solar_event = forms.ChoiceField(
-        choices=[("", "---------"), *SOLAR_SCHEDULES], required=False, label="Solar event"
+        choices=[("", "---------"), *SOLAR_SCHEDULES],
+        required=False,
+        label=gettext_lazy("Solar event"),
     )
     solar_latitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, label="Latitude"
+        required=False, max_digits=9, decimal_places=6, label=gettext_lazy("Latitude")
     )
     solar_longitude = forms.DecimalField(
-        required=False, max_digits=9, decimal_places=6, label="Longitude"
+        required=False, max_digits=9, decimal_places=6, label=gettext_lazy("Longitude")
     )
     queue = forms.ChoiceField(choices=_queue_choices, required=False)
     args = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         initial="[]",
-        help_text="JSON list, e.g. [24]",
+        help_text=gettext_lazy("JSON list, e.g. [24]"),
     )
     kwargs = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         initial="{}",
-        help_text='JSON object, e.g. {"fmt": "csv"}',
+        help_text=gettext_lazy('JSON object, e.g. {"fmt": "csv"}'),
     )
 
     class Meta:
@@ -90,6 +112,11 @@ class ScheduleForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["crontab_timezone"].initial = settings.TIME_ZONE
+        if "name" in self.fields:  # absent for a user who may only view the schedule
+            self.fields["name"].help_text = _(
+                'A unique name for this schedule, e.g. "nightly report"; results are filed '
+                "under it."
+            )
         task = self.instance
         if task.pk:
             self.initial["job"] = task.task
@@ -182,5 +209,5 @@ class PauseForm(forms.Form):
     until = forms.SplitDateTimeField(
         required=False,
         widget=widgets.AdminSplitDateTime,
-        help_text="Leave empty to pause until resumed by hand.",
+        help_text=gettext_lazy("Leave empty to pause until resumed by hand."),
     )

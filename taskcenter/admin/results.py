@@ -7,14 +7,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django_celery_results.admin import TaskResultAdmin as StockTaskResultAdmin
 from django_celery_results.models import TaskResult
+
+from taskcenter.admin.display import NotedListMixin, seconds, timestamp
+from taskcenter.selectors.timings import duration_seconds, queue_wait_seconds
 
 
 class ScheduleFilter(admin.SimpleListFilter):
     """Filter by the schedule that sent the run (`periodic_task_name`)."""
 
-    title = "schedule"
+    title = _("schedule")
     parameter_name = "schedule"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
@@ -32,7 +36,7 @@ class ScheduleFilter(admin.SimpleListFilter):
 class JobFilter(admin.SimpleListFilter):
     """Filter by job (task name), listing the catalog rather than scanning the table."""
 
-    title = "job"
+    title = _("job")
     parameter_name = "job"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
@@ -44,8 +48,8 @@ class JobFilter(admin.SimpleListFilter):
         return queryset.filter(task_name=self.value()) if self.value() else queryset
 
 
-class ResultAdmin(StockTaskResultAdmin):
-    """Every run, PENDING and STARTED included, with queue wait and duration."""
+class ResultAdmin(NotedListMixin, StockTaskResultAdmin):
+    """Every run, PENDING and STARTED included, with queue wait and duration; read-only."""
 
     list_display = (
         "task_id",
@@ -53,10 +57,19 @@ class ResultAdmin(StockTaskResultAdmin):
         "task_name",
         "schedule_link",
         "worker",
-        "date_created",
+        "created",
         "queue_wait",
         "duration",
-        "date_done",
+        "done",
+    )
+    list_note = (
+        _(
+            "Every run of every Celery job, whoever started it (a schedule, the API, a "
+            "workflow, run now), as the results backend stored it. The runs started through "
+            "the API, with their user and progress, are also under {}."
+        ),
+        _("Runs"),
+        "admin:taskcenter_run_changelist",
     )
     list_filter = ("status", JobFilter, ScheduleFilter, "worker", "date_done")
     search_fields = ("=task_id",)
@@ -67,7 +80,24 @@ class ResultAdmin(StockTaskResultAdmin):
     date_hierarchy = None
     list_per_page = 50
 
-    @admin.display(description="schedule", ordering="periodic_task_name")
+    class Media:
+        css = {"all": ("taskcenter/admin.css",)}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskResult | None = None) -> bool:
+        return False
+
+    @admin.display(description=_("created"), ordering="date_created")
+    def created(self, obj: TaskResult) -> str:
+        return timestamp(obj.date_created)
+
+    @admin.display(description=_("done"), ordering="date_done")
+    def done(self, obj: TaskResult) -> str:
+        return timestamp(obj.date_done) if obj.status not in ("PENDING", "STARTED") else "—"
+
+    @admin.display(description=_("schedule"), ordering="periodic_task_name")
     def schedule_link(self, obj: TaskResult) -> str:
         if not obj.periodic_task_name:
             return "—"
@@ -76,14 +106,12 @@ class ResultAdmin(StockTaskResultAdmin):
             '<a href="{}?q={}">{}</a>', url, obj.periodic_task_name, obj.periodic_task_name
         )
 
-    @admin.display(description="queue wait")
+    @admin.display(description=_("queue wait"))
     def queue_wait(self, obj: TaskResult) -> str:
-        if not obj.date_started:
-            return "—"
-        return f"{(obj.date_started - obj.date_created).total_seconds():.3f} s"
+        return seconds(queue_wait_seconds(created=obj.date_created, started=obj.date_started))
 
-    @admin.display(description="duration")
+    @admin.display(description=_("duration"))
     def duration(self, obj: TaskResult) -> str:
-        if not obj.date_started or obj.status in ("PENDING", "STARTED"):
+        if obj.status in ("PENDING", "STARTED"):
             return "—"
-        return f"{(obj.date_done - obj.date_started).total_seconds():.3f} s"
+        return seconds(duration_seconds(started=obj.date_started, done=obj.date_done))

@@ -13,14 +13,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
 from taskcenter.admin.forms import PauseForm, RunNowForm, ScheduleForm
 from taskcenter.beat.status import change_applied_at, schedule_missed_runs
+from taskcenter.selectors.jobs import celery_jobs_parameters
 from taskcenter.selectors.schedules import (
     schedule_changes,
     schedule_in_words,
@@ -29,8 +33,11 @@ from taskcenter.selectors.schedules import (
     schedule_run_stats,
 )
 from taskcenter.services import schedules as services
+from taskcenter.services.schedule_specs import SCHEDULE_KINDS
 
 RUN_PERMISSION = "taskcenter.run_periodictask_now"
+#: Fieldset classes by schedule kind: schedule_form.js shows only the chosen kind's.
+KIND_CLASSES = {kind: ("schedule-kind", f"kind-{kind}") for kind in SCHEDULE_KINDS}
 
 
 def _seconds(value: float | None) -> str:
@@ -63,12 +70,18 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
     readonly_fields = ("last_run_at", "total_run_count", "paused_until")
     fieldsets = (
         (None, {"fields": ("name", "job", "enabled", "description")}),
+        (gettext_lazy("Schedule"), {"fields": ("schedule_type",)}),
         (
-            "Schedule",
+            gettext_lazy("Interval"),
+            {
+                "fields": (("interval_every", "interval_period"),),
+                "classes": KIND_CLASSES["interval"],
+            },
+        ),
+        (
+            gettext_lazy("Cron"),
             {
                 "fields": (
-                    "schedule_type",
-                    ("interval_every", "interval_period"),
                     (
                         "crontab_minute",
                         "crontab_hour",
@@ -77,14 +90,38 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                         "crontab_day_of_week",
                     ),
                     "crontab_timezone",
-                    "clocked_clocked_time",
-                    ("solar_event", "solar_latitude", "solar_longitude"),
-                )
+                ),
+                "classes": KIND_CLASSES["crontab"],
             },
         ),
-        ("Arguments", {"fields": ("args", "kwargs", "queue")}),
-        ("State", {"fields": ("last_run_at", "total_run_count", "paused_until")}),
+        (
+            gettext_lazy("Once"),
+            {"fields": ("clocked_clocked_time",), "classes": KIND_CLASSES["clocked"]},
+        ),
+        (
+            gettext_lazy("Solar"),
+            {
+                "fields": (("solar_event", "solar_latitude", "solar_longitude"),),
+                "classes": KIND_CLASSES["solar"],
+            },
+        ),
+        (gettext_lazy("Arguments"), {"fields": ("args", "kwargs", "queue")}),
+        (gettext_lazy("State"), {"fields": ("last_run_at", "total_run_count", "paused_until")}),
     )
+
+    class Media:
+        js = ("taskcenter/schedule_form.js",)
+        css = {"all": ("taskcenter/admin.css",)}
+
+    def get_fieldsets(self, request: HttpRequest, obj: PeriodicTask | None = None) -> Any:
+        """The fieldsets, the Arguments one describing every job's parameters."""
+        described = render_to_string(
+            "admin/taskcenter/periodictask/job_parameters.html", {"jobs": celery_jobs_parameters()}
+        )
+        return [
+            (name, {**opts, "description": described}) if "args" in opts["fields"] else (name, opts)
+            for name, opts in super().get_fieldsets(request, obj)
+        ]
 
     # --- list page ---------------------------------------------------------------------
 
@@ -97,40 +134,52 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
         changelist.result_list = rows
         return changelist
 
-    @admin.display(description="schedule")
+    @admin.display(description=gettext_lazy("schedule"))
     def schedule_words(self, obj: PeriodicTask) -> str:
         return schedule_in_words(obj)
 
-    @admin.display(description="next run")
+    @admin.display(description=gettext_lazy("next run"))
     def next_run(self, obj: PeriodicTask) -> str:
         if not obj.enabled:
             until = getattr(getattr(obj, "settings", None), "paused_until", None)
-            return f"paused until {until:%Y-%m-%d %H:%M %Z}" if until else "—"
+            return (
+                _("paused until %(until)s") % {"until": f"{until:%Y-%m-%d %H:%M %Z}"}
+                if until
+                else "—"
+            )
         runs = schedule_next_runs(task=obj, count=1)
         return f"{runs[0].at:%Y-%m-%d %H:%M:%S %Z}" if runs else "—"
 
-    @admin.display(description="last run")
+    @admin.display(description=gettext_lazy("last run"))
     def last_run(self, obj: PeriodicTask) -> str:
         stats = getattr(obj, "run_stats", None)
         if stats is None or stats.last_at is None:
-            return f"{obj.last_run_at:%Y-%m-%d %H:%M:%S}" if obj.last_run_at else "—"
+            # Beat stamps last_run_at when it first loads a schedule: only a schedule that
+            # ran (total_run_count) has a real one, whose results retention deleted.
+            if obj.total_run_count and obj.last_run_at:
+                return f"{obj.last_run_at:%Y-%m-%d %H:%M:%S}"
+            return _("never")
         return f"{stats.last_at:%Y-%m-%d %H:%M:%S} {stats.last_status}"
 
-    @admin.display(description="success")
+    @admin.display(description=gettext_lazy("success"))
     def success_rate(self, obj: PeriodicTask) -> str:
         stats = getattr(obj, "run_stats", None)
         rate = stats.success_rate if stats else None
-        return "—" if rate is None else f"{rate:.0%} of {stats.finished}"
+        return (
+            "—"
+            if rate is None
+            else _("%(rate)s of %(finished)s") % {"rate": f"{rate:.0%}", "finished": stats.finished}
+        )
 
-    @admin.display(description="p50")
+    @admin.display(description=gettext_lazy("p50"))
     def p50(self, obj: PeriodicTask) -> str:
         return _seconds(obj.run_stats.p50 if getattr(obj, "run_stats", None) else None)
 
-    @admin.display(description="p95")
+    @admin.display(description=gettext_lazy("p95"))
     def p95(self, obj: PeriodicTask) -> str:
         return _seconds(obj.run_stats.p95 if getattr(obj, "run_stats", None) else None)
 
-    @admin.display(description="paused until")
+    @admin.display(description=gettext_lazy("paused until"))
     def paused_until(self, obj: PeriodicTask) -> str:
         until = getattr(getattr(obj, "settings", None), "paused_until", None)
         return f"{until:%Y-%m-%d %H:%M:%S %Z}" if until else "—"
@@ -157,26 +206,31 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
     def has_run_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request) and request.user.has_perm(RUN_PERMISSION)
 
-    @admin.action(description="Enable selected schedules", permissions=["change"])
+    @admin.action(description=gettext_lazy("Enable selected schedules"), permissions=["change"])
     def enable_schedules(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.schedules_set_enabled(
             user=request.user, tasks=list(queryset), enabled=True
         )
-        self.message_user(request, f"{count} schedule(s) enabled.")
+        self.message_user(request, _("%(count)d schedule(s) enabled.") % {"count": count})
 
-    @admin.action(description="Disable selected schedules", permissions=["change"])
+    @admin.action(description=gettext_lazy("Disable selected schedules"), permissions=["change"])
     def disable_schedules(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.schedules_set_enabled(
             user=request.user, tasks=list(queryset), enabled=False
         )
-        self.message_user(request, f"{count} schedule(s) disabled.")
+        self.message_user(request, _("%(count)d schedule(s) disabled.") % {"count": count})
 
-    @admin.action(description="Pause selected schedules until…", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Pause selected schedules until…"), permissions=["change"]
+    )
     def pause_schedules(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return HttpResponseRedirect(reverse("admin:taskcenter_schedule_pause") + f"?ids={ids}")
 
-    @admin.action(description="Run selected schedules now (stored arguments)", permissions=["run"])
+    @admin.action(
+        description=gettext_lazy("Run selected schedules now (stored arguments)"),
+        permissions=["run"],
+    )
     def run_schedules_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         for task in queryset:
             try:
@@ -184,7 +238,9 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             except ValidationError as exc:
                 self.message_user(request, f"{task.name}: {exc.messages}", messages.ERROR)
                 continue
-            self.message_user(request, format_html("{} sent: {}", task.name, result_link(task_id)))
+            self.message_user(
+                request, format_html(_("{} sent: {}"), task.name, result_link(task_id))
+            )
 
     # --- extra pages ----------------------------------------------------------------------
 
@@ -218,7 +274,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
                 kwargs=form.cleaned_data["kwargs"],
             )
             self.message_user(
-                request, format_html("Sent {} now: {}", task.name, result_link(task_id))
+                request, format_html(_("Sent {} now: {}"), task.name, result_link(task_id))
             )
             return HttpResponseRedirect(
                 reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
@@ -228,7 +284,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             "opts": self.opts,
             "form": form,
             "original": task,
-            "title": f"Run {task.name} now",
+            "title": _("Run %(name)s now") % {"name": task.name},
         }
         return TemplateResponse(request, "admin/taskcenter/periodictask/run_now.html", context)
 
@@ -247,7 +303,9 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             except ValidationError as exc:
                 form.add_error("until", exc.message_dict.get("until", exc.messages))
             else:
-                self.message_user(request, f"{len(tasks)} schedule(s) paused.")
+                self.message_user(
+                    request, _("%(count)d schedule(s) paused.") % {"count": len(tasks)}
+                )
                 return HttpResponseRedirect(
                     reverse("admin:django_celery_beat_periodictask_changelist")
                 )
@@ -256,7 +314,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             "opts": self.opts,
             "form": form,
             "tasks": tasks,
-            "title": "Pause schedules",
+            "title": _("Pause schedules"),
         }
         return TemplateResponse(request, "admin/taskcenter/periodictask/pause.html", context)
 
@@ -265,7 +323,7 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             raise PermissionDenied
         task = get_object_or_404(PeriodicTask, pk=object_id)
         services.schedule_resume(user=request.user, task=task)
-        self.message_user(request, f"{task.name} resumed.")
+        self.message_user(request, _("%(name)s resumed.") % {"name": task.name})
         return HttpResponseRedirect(
             reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
         )
@@ -303,6 +361,6 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
             "opts": self.opts,
             "original": task,
             "changes": schedule_changes(task=task),
-            "title": f"History of {task.name}",
+            "title": _("History of %(name)s") % {"name": task.name},
         }
         return TemplateResponse(request, "admin/taskcenter/periodictask/history.html", context)

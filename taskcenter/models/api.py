@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiToken(models.Model):
@@ -11,21 +12,23 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        verbose_name="user",
+        verbose_name=_("user"),
     )
-    name = models.CharField(max_length=100, help_text="What the token is for (e.g. 'ci').")
+    name = models.CharField(max_length=100, help_text=_("What the token is for (e.g. 'ci')."))
     prefix = models.CharField(
-        max_length=12, db_index=True, help_text="First characters of the token, to recognise it."
+        max_length=12, db_index=True, help_text=_("First characters of the token, to recognise it.")
     )
     key_hash = models.CharField(
-        max_length=64, unique=True, editable=False, help_text="SHA-256 of the secret, hex."
+        max_length=64, unique=True, editable=False, help_text=_("SHA-256 of the secret, hex.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="After this time the token is refused; empty: never."
+        null=True, blank=True, help_text=_("After this time the token is refused; empty: never.")
     )
     revoked_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the token is revoked; it is refused from then."
+        null=True,
+        blank=True,
+        help_text=_("Set when the token is revoked; it is refused from then."),
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -42,11 +45,13 @@ class Workflow(models.Model):
     """A chain, group or chord submitted as one; its steps are Runs."""
 
     class Kind(models.TextChoices):
-        CHAIN = "chain", "Chain"
-        GROUP = "group", "Group"
-        CHORD = "chord", "Chord"
+        CHAIN = "chain", _("Chain")
+        GROUP = "group", _("Group")
+        CHORD = "chord", _("Chord")
 
-    id = models.CharField(primary_key=True, max_length=36, help_text="Celery id of the workflow.")
+    id = models.CharField(
+        primary_key=True, max_length=36, help_text=_("Celery id of the workflow.")
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -70,21 +75,23 @@ class Run(models.Model):
     """
 
     class Runtime(models.TextChoices):
-        CELERY = "celery", "Celery"
-        AIO = "aio", "AnyIO (in the web process)"
+        CELERY = "celery", _("Celery")
+        AIO = "aio", _("AnyIO (in the web process)")
 
-    id = models.CharField(primary_key=True, max_length=36, help_text="Celery task id.")
-    job = models.CharField(max_length=200, db_index=True, help_text="Catalog job name.")
+    id = models.CharField(primary_key=True, max_length=36, help_text=_("Celery task id."))
+    job = models.CharField(max_length=200, db_index=True, help_text=_("Catalog job name."))
     runtime = models.CharField(
         max_length=8,
         choices=Runtime.choices,
         default=Runtime.CELERY,
         # In the schema too, so code from before this column (a rolling deploy) can insert.
         db_default=Runtime.CELERY,
-        help_text="Where it runs: a Celery worker, or the AnyIO manager of a web process.",
+        help_text=_("Where it runs: a Celery worker, or the AnyIO manager of a web process."),
     )
-    kwargs = models.JSONField(default=dict, help_text="Validated keyword arguments.")
-    options = models.JSONField(default=dict, help_text="queue, countdown, eta, priority, expires.")
+    kwargs = models.JSONField(default=dict, help_text=_("Validated keyword arguments."))
+    options = models.JSONField(
+        default=dict, help_text=_("queue, countdown, eta, priority, expires.")
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -92,9 +99,11 @@ class Run(models.Model):
     workflow = models.ForeignKey(
         Workflow, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
     )
-    step = models.PositiveIntegerField(null=True, blank=True, help_text="Position in the workflow.")
+    step = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Position in the workflow.")
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Times a worker started it.")
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Times a worker started it."))
     first_failed_at = models.DateTimeField(null=True, blank=True)
     revoke_requested_at = models.DateTimeField(null=True, blank=True)
 
@@ -116,16 +125,16 @@ class DeadLetter(models.Model):
     """A run that failed for the last time, kept to be requeued or discarded."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        REQUEUED = "requeued", "Requeued"
-        DISCARDED = "discarded", "Discarded"
+        OPEN = "open", _("Open")
+        REQUEUED = "requeued", _("Requeued")
+        DISCARDED = "discarded", _("Discarded")
 
-    task_id = models.CharField(max_length=36, unique=True, help_text="Id of the failed run.")
+    task_id = models.CharField(max_length=36, unique=True, help_text=_("Id of the failed run."))
     job = models.CharField(max_length=200, db_index=True)
     args = models.JSONField(default=list)
     kwargs = models.JSONField(default=dict)
     exception_type = models.CharField(max_length=200)
-    message = models.TextField(blank=True, help_text="Scrubbed: no secrets, URLs' passwords.")
+    message = models.TextField(blank=True, help_text=_("Scrubbed: no secrets, URLs' passwords."))
     attempts = models.PositiveIntegerField(default=1)
     first_failed_at = models.DateTimeField()
     last_failed_at = models.DateTimeField()

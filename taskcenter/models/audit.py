@@ -4,6 +4,7 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 
@@ -11,14 +12,14 @@ class ScheduleChange(models.Model):
     """One change to a PeriodicTask, kept after the schedule itself is deleted."""
 
     class Action(models.TextChoices):
-        CREATE = "create", "created"
-        UPDATE = "update", "edited"
-        ENABLE = "enable", "enabled"
-        DISABLE = "disable", "disabled"
-        PAUSE = "pause", "paused"
-        RESUME = "resume", "resumed"
-        DELETE = "delete", "deleted"
-        RUN_NOW = "run_now", "ran now"
+        CREATE = "create", _("created")
+        UPDATE = "update", _("edited")
+        ENABLE = "enable", _("enabled")
+        DISABLE = "disable", _("disabled")
+        PAUSE = "pause", _("paused")
+        RESUME = "resume", _("resumed")
+        DELETE = "delete", _("deleted")
+        RUN_NOW = "run_now", _("ran now")
 
     periodic_task = models.ForeignKey(
         PeriodicTask,
@@ -26,31 +27,31 @@ class ScheduleChange(models.Model):
         null=True,
         blank=True,
         related_name="changes",
-        help_text="The schedule changed; empty once it has been deleted.",
+        help_text=_("The schedule changed; empty once it has been deleted."),
     )
     schedule_name = models.CharField(
         max_length=200,
         db_index=True,
-        help_text="The schedule's name when it changed (survives deletion and renames).",
+        help_text=_("The schedule's name when it changed (survives deletion and renames)."),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
-        help_text="Who changed it; empty when the system did (e.g. a pause ending by itself).",
+        help_text=_("Who changed it; empty when the system did (e.g. a pause ending by itself)."),
     )
     action = models.CharField(max_length=16, choices=Action.choices)
     changes = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Fields that changed, as {"field": [old, new]}; run-now keeps its arguments.',
+        help_text=_('Fields that changed, as {"field": [old, new]}; run-now keeps its arguments.'),
     )
     task_id = models.CharField(
         max_length=255,
         blank=True,
         default="",
-        help_text="Celery task id of a run-now, linking to its result.",
+        help_text=_("Celery task id of a run-now, linking to its result."),
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

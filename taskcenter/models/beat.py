@@ -1,6 +1,7 @@
 """Records of the beat engine: schedule change feed, run events, beat instances, DB lease."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 
@@ -13,17 +14,17 @@ class ScheduleChangeFeed(models.Model):
     """
 
     class Source(models.TextChoices):
-        TASK = "task", "periodic task"
-        INTERVAL = "interval", "interval schedule"
-        CRONTAB = "crontab", "crontab schedule"
-        SOLAR = "solar", "solar schedule"
-        CLOCKED = "clocked", "clocked schedule"
+        TASK = "task", _("periodic task")
+        INTERVAL = "interval", _("interval schedule")
+        CRONTAB = "crontab", _("crontab schedule")
+        SOLAR = "solar", _("solar schedule")
+        CLOCKED = "clocked", _("clocked schedule")
 
     source = models.CharField(max_length=16, choices=Source.choices)
-    row_id = models.BigIntegerField(help_text="Primary key of the changed row in its table.")
-    changed_at = models.DateTimeField(help_text="When the row changed (database clock, UTC).")
+    row_id = models.BigIntegerField(help_text=_("Primary key of the changed row in its table."))
+    changed_at = models.DateTimeField(help_text=_("When the row changed (database clock, UTC)."))
     applied_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the leading beat applied the change."
+        null=True, blank=True, help_text=_("When the leading beat applied the change.")
     )
 
     class Meta:
@@ -38,20 +39,20 @@ class ScheduleEvent(models.Model):
     """A slot beat did not dispatch as planned: missed (and how it was caught up) or skipped."""
 
     class Kind(models.TextChoices):
-        MISSED = "missed", "missed"
-        SKIPPED_OVERLAP = "skipped_overlap", "skipped: previous run still running"
+        MISSED = "missed", _("missed")
+        SKIPPED_OVERLAP = "skipped_overlap", _("skipped: previous run still running")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "pending: retrying until the broker answers"
-        RAN_ONCE = "ran_once", "caught up with one run"
-        SKIPPED = "skipped", "skipped: past the catch-up deadline"
+        PENDING = "pending", _("pending: retrying until the broker answers")
+        RAN_ONCE = "ran_once", _("caught up with one run")
+        SKIPPED = "skipped", _("skipped: past the catch-up deadline")
 
     periodic_task = models.ForeignKey(
         PeriodicTask, on_delete=models.CASCADE, related_name="beat_events"
     )
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    slot = models.DateTimeField(help_text="Due time of the (first) slot concerned.")
-    slots = models.PositiveIntegerField(default=1, help_text="How many slots it covers.")
+    slot = models.DateTimeField(help_text=_("Due time of the (first) slot concerned."))
+    slots = models.PositiveIntegerField(default=1, help_text=_("How many slots it covers."))
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -69,7 +70,7 @@ class ScheduleEvent(models.Model):
 class BeatInstance(models.Model):
     """One running beat process and its role, for the dashboard (heartbeat every tick)."""
 
-    ident = models.CharField(max_length=128, primary_key=True, help_text="hostname:pid:token")
+    ident = models.CharField(max_length=128, primary_key=True, help_text=_("hostname:pid:token"))
     hostname = models.CharField(max_length=255)
     pid = models.PositiveIntegerField()
     is_leader = models.BooleanField(default=False)

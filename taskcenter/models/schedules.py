@@ -1,6 +1,7 @@
 """Per-schedule settings that django-celery-beat's PeriodicTask has no field for."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_celery_beat.models import PeriodicTask
 
 
@@ -8,40 +9,40 @@ class ScheduleSettings(models.Model):
     """Extends one PeriodicTask (one-to-one) without forking django-celery-beat."""
 
     class Overlap(models.TextChoices):
-        ALLOW = "allow", "Allow: start a run even if the previous one is still running"
-        SKIP = "skip", "Skip: do not start while the previous run is still running"
+        ALLOW = "allow", _("Allow: start a run even if the previous one is still running")
+        SKIP = "skip", _("Skip: do not start while the previous run is still running")
 
     class CatchUp(models.TextChoices):
-        RUN_ONCE = "run_once", "Run once for all missed slots"
-        SKIP = "skip", "Skip missed slots older than the deadline"
+        RUN_ONCE = "run_once", _("Run once for all missed slots")
+        SKIP = "skip", _("Skip missed slots older than the deadline")
 
     periodic_task = models.OneToOneField(
         PeriodicTask,
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="settings",
-        verbose_name="periodic task",
+        verbose_name=_("periodic task"),
     )
     paused_until = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="While set and in the future, the schedule is paused; it resumes by itself.",
+        help_text=_("While set and in the future, the schedule is paused; it resumes by itself."),
     )
     overlap = models.CharField(
         max_length=16,
         choices=Overlap.choices,
         default=Overlap.ALLOW,
-        help_text="What beat does when a slot is due while the previous run is still running.",
+        help_text=_("What beat does when a slot is due while the previous run is still running."),
     )
     catch_up = models.CharField(
         max_length=16,
         choices=CatchUp.choices,
         default=CatchUp.RUN_ONCE,
-        help_text="What beat does with slots missed while the broker or beat was down.",
+        help_text=_("What beat does with slots missed while the broker or beat was down."),
     )
     catch_up_deadline = models.PositiveIntegerField(
         default=3600,
-        help_text="Seconds after its due time that a missed slot may still run (policy 'skip').",
+        help_text=_("Seconds after its due time that a missed slot may still run (policy 'skip')."),
     )
 
     class Meta:

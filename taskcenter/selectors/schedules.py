@@ -13,10 +13,12 @@ from celery.schedules import solar as celery_solar
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
 from taskcenter.models import ScheduleChange
+from taskcenter.selectors.timings import duration_seconds, queue_wait_seconds
 
 #: Runs the list page's success rate and p50/p95 look at: recent enough to describe the
 #: schedule as it behaves now, few enough that each schedule reads one index range.
@@ -140,7 +142,7 @@ def _cron_runs(task: PeriodicTask, now: datetime, count: int) -> list[NextRun]:
     slots = sorted((h, m) for h in spec.hour for m in spec.minute)
     runs: list[NextRun] = []
     day: date = local_now.date()
-    for _ in range(NEXT_RUNS_HORIZON_DAYS):
+    for _day in range(NEXT_RUNS_HORIZON_DAYS):
         if (
             day.month in spec.month_of_year
             and day.day in spec.day_of_month
@@ -198,7 +200,7 @@ def _solar_runs(task: PeriodicTask, now: datetime, count: int, tz: Any) -> list[
     )
     runs: list[NextRun] = []
     after = now
-    for _ in range(count):
+    for _n in range(count):
         at = now + event.remaining_estimate(after)
         runs.append(NextRun(at=at.astimezone(tz)))
         after = at + timedelta(minutes=1)
@@ -212,13 +214,14 @@ def schedule_in_words(task: PeriodicTask) -> str:
     if task.crontab_id:
         return task.crontab.human_readable
     if task.clocked_id:
-        return f"once at {task.clocked.clocked_time:%Y-%m-%d %H:%M %Z}"
+        return _("once at %(time)s") % {"time": f"{task.clocked.clocked_time:%Y-%m-%d %H:%M %Z}"}
     if task.solar_id:
-        return (
-            f"at {task.solar.get_event_display().lower()} ({task.solar.latitude}, "
-            f"{task.solar.longitude})"
-        )
-    return "no schedule"
+        return _("at %(event)s (%(latitude)s, %(longitude)s)") % {
+            "event": task.solar.get_event_display().lower(),
+            "latitude": task.solar.latitude,
+            "longitude": task.solar.longitude,
+        }
+    return _("no schedule")
 
 
 def schedule_recent_runs(*, task: PeriodicTask, limit: int = 20) -> list[dict[str, Any]]:
@@ -243,9 +246,9 @@ def schedule_recent_runs(*, task: PeriodicTask, limit: int = 20) -> list[dict[st
         runs.append(
             {
                 "result": row,
-                "queue_wait": (started - row.date_created).total_seconds() if started else None,
-                "duration": (row.date_done - started).total_seconds()
-                if started and row.status in states.READY_STATES
+                "queue_wait": queue_wait_seconds(created=row.date_created, started=started),
+                "duration": duration_seconds(started=started, done=row.date_done)
+                if row.status in states.READY_STATES
                 else None,
                 "error": (row.traceback or "").strip().splitlines()[-1:] or [""],
             }

@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
@@ -86,15 +87,19 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             continue
         if key == "queue" and value not in queues:
-            errors[key] = f"unknown queue; one of {', '.join(sorted(queues))}"
+            errors[key] = _("unknown queue; one of %(queues)s") % {
+                "queues": ", ".join(sorted(queues))
+            }
         elif key == "countdown" and not 0 <= value <= limit:
-            errors[key] = f"must be between 0 and {limit} seconds"
+            errors[key] = _("must be between 0 and %(limit)s seconds") % {"limit": limit}
         elif key == "eta" and not (value.tzinfo and 0 <= (value - now).total_seconds() <= limit):
-            errors[key] = f"must be a timezone-aware time within {limit} seconds from now"
+            errors[key] = _("must be a timezone-aware time within %(limit)s seconds from now") % {
+                "limit": limit
+            }
         elif key == "priority" and not 0 <= value <= MAX_PRIORITY:
-            errors[key] = f"must be between 0 and {MAX_PRIORITY}"
+            errors[key] = _("must be between 0 and %(most)s") % {"most": MAX_PRIORITY}
         elif key == "expires" and not 0 < value <= limit:
-            errors[key] = f"must be between 1 and {limit} seconds"
+            errors[key] = _("must be between 1 and %(limit)s seconds") % {"limit": limit}
         clean[key] = value
     if errors:
         raise JobArgumentsError(errors)
@@ -159,7 +164,7 @@ def run_trigger(
 def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) -> Run | None:
     run = Run.objects.filter(user=user, idempotency_key=key).first()
     if run is not None and (run.job != job or run.kwargs != json.loads(json.dumps(kwargs))):
-        raise IdempotencyConflictError("this Idempotency-Key was used for a different request")
+        raise IdempotencyConflictError(_("this Idempotency-Key was used for a different request"))
     return run
 
 

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_celery_beat.models import PeriodicTask
 
 from taskcenter import dispatch
@@ -114,7 +115,7 @@ def schedule_pause(
     in ScheduleSettings; `schedules_resume_due` re-enables it once that time has passed.
     """
     if until is not None and until <= timezone.now():
-        raise ValidationError({"until": ["Must be in the future."]})
+        raise ValidationError({"until": [gettext("Must be in the future.")]})
     task = PeriodicTask.objects.select_for_update().get(pk=task.pk)
     settings_row, _ = ScheduleSettings.objects.get_or_create(periodic_task=task)
     changes = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from taskcenter import dispatch
 from taskcenter.catalog import JobArgumentsError
@@ -37,9 +38,9 @@ def workflow_submit(
     sent unless all of them are valid.
     """
     if kind == Workflow.Kind.CHORD and callback is None:
-        raise JobArgumentsError({"callback": "a chord needs a callback"})
+        raise JobArgumentsError({"callback": _("a chord needs a callback")})
     if kind != Workflow.Kind.CHORD and callback is not None:
-        raise JobArgumentsError({"callback": "only a chord has a callback"})
+        raise JobArgumentsError({"callback": _("only a chord has a callback")})
     labelled = [(f"steps.{i}", s) for i, s in enumerate(steps)]
     if callback is not None:
         labelled.append(("callback", callback))

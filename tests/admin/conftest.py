@@ -1,10 +1,15 @@
-"""Users with different schedule permissions, and a schedule to work on."""
+"""Users with different schedule permissions, a schedule to work on, a headless browser."""
 
 from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 from taskcenter.services.schedules import schedule_create
 
@@ -58,3 +63,22 @@ def report_schedule(admin_user):
             "interval": {"every": 300, "period": "seconds"},
         },
     )
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1600",
+    ):
+        options.add_argument(arg)
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(options=options, service=service)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()

@@ -4,15 +4,12 @@ see it stop."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
 from django_celery_results.models import TaskResult
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
@@ -21,25 +18,6 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from tests.conftest import start_beat, wait_for
 
 NAME = "browser report"
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(arg)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
 
 
 def click_and_load(browser: webdriver.Chrome, element: WebElement) -> None:

@@ -113,7 +113,17 @@ def test_invalid_cron_field_is_a_form_error_on_that_field(admin_client, field, v
 
     errors = response.context["adminform"].form.errors
     assert field in errors, errors
-    assert "Invalid cron field" in errors[field][0]
+    assert errors[field][0].startswith("Invalid ")
+    assert repr(value) in errors[field][0]
+
+
+def test_a_whole_cron_expression_in_one_field_is_refused_quoting_that_field(admin_client):
+    response = post_add(admin_client, schedule_type="crontab", crontab_minute="5 4 * * *")
+
+    error = response.context["adminform"].form.errors["crontab_minute"][0]
+    assert error.startswith("minute takes one cron field, not a whole expression")
+    assert "'5 4 * * *'" in error
+    assert "* * * * *" not in error
 
 
 def test_valid_interval_schedule_is_saved_audited_and_announced_to_beat(admin_client, admin_user):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import http.client as httpclient
 import json
-from collections.abc import Callable
+import socket
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +17,7 @@ from django.contrib.auth.models import Permission
 
 from taskcenter.catalog import get_job
 from taskcenter.services.tokens import token_create
+from tests.conftest import Proc, child_env, wait_for
 
 
 @dataclass
@@ -121,3 +125,42 @@ def trigger_token(make_user, token_for) -> str:
 @pytest.fixture
 def no_rate_limit(settings) -> None:
     settings.API_TRIGGER_RATE_LIMIT = 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(tmp: Path, **env: str | None) -> tuple[Proc, str]:
+    """Start the web server as deployed (gunicorn, config/gunicorn.py) on the test database."""
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"]
+    argv += ["-b", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
+    server = Proc(argv, tmp / f"gunicorn-{port}.log", child_env(**env))
+    url = f"http://127.0.0.1:{port}"
+    client = HttpClient(url)
+
+    def up() -> bool:
+        if server.popen.poll() is not None:
+            pytest.fail(f"gunicorn exited early:\n{server.output()[-3000:]}")
+        try:
+            return client.get("/health").status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, what="gunicorn to answer")
+    except BaseException:
+        server.stop()
+        raise
+    return server, url
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real gunicorn serving the app on the test database, for a module."""
+    server, url = start_gunicorn(tmp_path_factory.mktemp("gunicorn"))
+    yield url
+    server.stop()
