@@ -60,8 +60,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job", "state", "progress", "attempts", "user", "created_at"]
-    list_filter = ["job"]
+    list_display = ["id", "job", "runtime", "state", "progress", "attempts", "user", "created_at"]
+    list_filter = ["runtime", "job"]
     search_fields = ["id", "job"]
     readonly_fields = [f.name for f in Run._meta.fields] + ["state", "progress"]
 

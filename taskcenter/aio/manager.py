@@ -100,6 +100,10 @@ class TaskManager:
         """Tasks pending or running."""
         return self._unfinished
 
+    def unfinished_ids(self) -> list[str]:
+        """Ids of the tasks pending or running (a scan: for occasional checks, not hot paths)."""
+        return [i for i, r in self._records.items() if not r.state.finished]
+
     async def start(self) -> None:
         """Open the task group every runner lives in."""
         self._tg = anyio.create_task_group()

@@ -143,3 +143,56 @@ def row_mark_unsent(
             "date_done": now,
         },
     )
+
+
+def row_store_inprocess(
+    *,
+    task_id: str,
+    task_name: str,
+    status: str,
+    result: Any,
+    kwargs: dict[str, Any] | None,
+    worker: str,
+    created_at: datetime,
+    started_at: datetime | None,
+    traceback: str | None = None,
+) -> None:
+    """Store one state of a run no Celery worker ran (an AnyIO run of a web process).
+
+    The row has the shape a Celery worker writes (JSON result, `exc_type`/`exc_message`
+    for failures), so the API and the admin read both runtimes the same way. Upserted
+    on MySQL (`row_upsert`), through the ORM elsewhere.
+    """
+    model = _model()
+    alias = router.db_for_write(model)
+    now = datetime.now(UTC).replace(tzinfo=None)
+
+    def naive(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+    row = {
+        "task_id": task_id,
+        "status": status,
+        "result": json.dumps(result, default=str),
+        "traceback": traceback,
+        "meta": json.dumps({"children": [], "runtime": "aio"}),
+        "content_encoding": "utf-8",
+        "content_type": "application/json",
+        "periodic_task_name": None,
+        "task_name": task_name,
+        "task_args": "[]" if kwargs is not None else None,
+        "task_kwargs": json.dumps(kwargs, default=str) if kwargs is not None else None,
+        "worker": worker,
+        "date_created": naive(created_at),
+        "date_started": naive(started_at),
+        "date_done": now,
+    }
+    if connections[alias].vendor == "mysql":
+        row_upsert(row, alias)
+        return
+    defaults = {k: v for k, v in row.items() if k != "task_id" and v is not None}
+    defaults["date_done"] = datetime.now(UTC)
+    for key in ("date_created", "date_started"):
+        if key in defaults:
+            defaults[key] = defaults[key].replace(tzinfo=UTC)
+    model.objects.using(alias).update_or_create(task_id=task_id, defaults=defaults)

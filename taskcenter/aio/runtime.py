@@ -1,0 +1,150 @@
+"""One AnyIO task manager per process, started with the web server and drained when it stops.
+
+Under uvicorn the ASGI lifespan (`config.asgi`) runs `runtime_lifespan` on the server's
+event loop. Under gunicorn's threaded WSGI workers there is no lifespan and no loop, so
+`runtime_start` (from `post_worker_init`) runs the same lifespan on an event loop thread
+of its own, and `runtime_stop` (from `worker_exit`, after SIGTERM) drains it. Request
+threads hand work over through a blocking portal either way. While runs are going, the
+runtime looks once a second for revokes other processes asked for and cancels them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio import to_thread
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from django.conf import settings
+
+from taskcenter.aio.manager import ManagerClosedError, QueueFullError, TaskManager
+from taskcenter.aio.recording import run_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Runtime:
+    manager: TaskManager
+    portal: BlockingPortal
+    loop_thread: int
+
+
+_current: _Runtime | None = None
+_thread_owned: tuple[contextlib.AbstractContextManager, contextlib.AbstractContextManager] | None
+_thread_owned = None
+
+
+def runtime_manager() -> TaskManager | None:
+    """This process's manager, or None when no server started one."""
+    return _current.manager if _current is not None else None
+
+
+@contextlib.asynccontextmanager
+async def runtime_lifespan() -> AsyncIterator[TaskManager]:
+    """Run this process's manager for the duration of the block; drain it on the way out."""
+    global _current
+    async with BlockingPortal() as portal:
+        manager = TaskManager(**settings.AIO_MANAGER, listener=run_record)
+        await manager.start()
+        _current = _Runtime(manager, portal, threading.get_ident())
+        logger.info("aio runtime started (%s)", settings.AIO_MANAGER)
+        try:
+            async with anyio.create_task_group() as watchers:
+                watchers.start_soon(_cancel_revoked, manager)
+                try:
+                    yield manager
+                finally:
+                    watchers.cancel_scope.cancel()
+        finally:
+            _current = None
+            running = manager.unfinished
+            cancelled = await manager.shutdown(timeout=settings.AIO_DRAIN_TIMEOUT)
+            logger.info(
+                "aio runtime stopped: %d run(s) drained, %d cancelled",
+                running - cancelled,
+                cancelled,
+            )
+
+
+async def _cancel_revoked(manager: TaskManager) -> None:
+    from taskcenter.selectors.runs import runs_revoke_requested
+
+    while True:
+        await anyio.sleep(settings.AIO_REVOKE_POLL_INTERVAL)
+        ids = manager.unfinished_ids()
+        if not ids:
+            continue
+        try:
+            revoked = await to_thread.run_sync(functools.partial(runs_revoke_requested, ids=ids))
+        except Exception:
+            logger.exception("aio runtime: could not read revoke requests")
+            continue
+        for run_id in revoked:
+            manager.cancel_task(run_id)
+
+
+def runtime_start() -> None:
+    """Run this process's manager on an event loop thread of its own (WSGI servers)."""
+    global _thread_owned
+    if _thread_owned is not None:
+        return
+    portal_cm = start_blocking_portal(backend="asyncio")
+    portal = portal_cm.__enter__()
+    lifespan_cm = portal.wrap_async_context_manager(runtime_lifespan())
+    lifespan_cm.__enter__()
+    _thread_owned = (portal_cm, lifespan_cm)
+
+
+def runtime_stop() -> None:
+    """Drain (AIO_DRAIN_TIMEOUT), then cancel, what `runtime_start` runs; stop its thread."""
+    global _thread_owned
+    if _thread_owned is None:
+        return
+    portal_cm, lifespan_cm = _thread_owned
+    _thread_owned = None
+    try:
+        lifespan_cm.__exit__(None, None, None)
+    finally:
+        portal_cm.__exit__(None, None, None)
+
+
+def _call(func: Callable[..., Any], *args: Any) -> Any:
+    runtime = _current
+    if runtime is None:
+        raise ManagerClosedError("no AnyIO runtime runs in this process")
+    if threading.get_ident() == runtime.loop_thread:
+        return func(runtime.manager, *args)
+    try:
+        return runtime.portal.call(func, runtime.manager, *args)
+    except RuntimeError as exc:
+        if isinstance(exc, ManagerClosedError | QueueFullError):
+            raise
+        raise ManagerClosedError("the AnyIO runtime of this process is stopping") from exc
+
+
+def runtime_submit(
+    func: Callable[..., Any], *, name: str, task_id: str, meta: dict[str, Any]
+) -> str:
+    """Hand `func()` to this process's manager from any thread; return its task id.
+
+    Raises QueueFullError when the manager is full and ManagerClosedError when none runs.
+    """
+
+    def add(manager: TaskManager) -> str:
+        return manager.add_task(func, name=name, task_id=task_id, meta=meta)
+
+    return _call(add)
+
+
+def runtime_cancel(task_id: str) -> bool:
+    """Cancel a task of this process's manager; False when it is not running here."""
+    if _current is None:
+        return False
+    return _call(TaskManager.cancel_task, task_id)
