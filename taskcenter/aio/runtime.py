@@ -24,7 +24,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from django.conf import settings
 
 from taskcenter.aio.manager import ManagerClosedError, QueueFullError, TaskManager
-from taskcenter.aio.recording import run_record
+from taskcenter.aio.recording import RunRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -50,27 +50,24 @@ def runtime_manager() -> TaskManager | None:
 async def runtime_lifespan() -> AsyncIterator[TaskManager]:
     """Run this process's manager for the duration of the block; drain it on the way out."""
     global _current
-    async with BlockingPortal() as portal:
-        manager = TaskManager(**settings.AIO_MANAGER, listener=run_record)
+    recorder = RunRecorder(started_delay=settings.TASKCENTER_RESULT_STARTED_DELAY)
+    manager = TaskManager(**settings.AIO_MANAGER, listener=recorder)
+    async with BlockingPortal() as portal, anyio.create_task_group() as helpers:
+        helpers.start_soon(recorder.serve)
+        helpers.start_soon(_cancel_revoked, manager)
         await manager.start()
         _current = _Runtime(manager, portal, threading.get_ident())
         logger.info("aio runtime started (%s)", settings.AIO_MANAGER)
         try:
-            async with anyio.create_task_group() as watchers:
-                watchers.start_soon(_cancel_revoked, manager)
-                try:
-                    yield manager
-                finally:
-                    watchers.cancel_scope.cancel()
+            yield manager
         finally:
             _current = None
             running = manager.unfinished
             cancelled = await manager.shutdown(timeout=settings.AIO_DRAIN_TIMEOUT)
-            logger.info(
-                "aio runtime stopped: %d run(s) drained, %d cancelled",
-                running - cancelled,
-                cancelled,
-            )
+            helpers.cancel_scope.cancel()
+            await recorder.flush()  # shielded: the states of the last runs
+            drained = running - cancelled
+            logger.info("aio runtime stopped: %d run(s) drained, %d cancelled", drained, cancelled)
 
 
 async def _cancel_revoked(manager: TaskManager) -> None:

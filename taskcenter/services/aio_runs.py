@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from taskcenter.aio.manager import ManagerClosedError, QueueFullError
 from taskcenter.aio.runtime import runtime_cancel, runtime_submit
 from taskcenter.catalog import Job
+from taskcenter.dispatch.run_sender import insert_runs
 from taskcenter.models import Run
 
 #: Seconds a client should wait after a full manager: AnyIO runs are short by design.
@@ -48,7 +49,7 @@ def aio_run_start(
     Raises AioUnavailableError when the manager is full or not running; the record is gone
     again by then.
     """
-    run = Run.objects.create(
+    run = Run(
         id=str(uuid.uuid4()),
         job=job.name,
         runtime=Run.Runtime.AIO,
@@ -56,6 +57,7 @@ def aio_run_start(
         user=user,
         idempotency_key=idempotency_key or None,
     )
+    insert_runs([run])
     try:
         runtime_submit(
             functools.partial(job.func, **kwargs),
