@@ -113,6 +113,10 @@ class RunRecorder:
         self._wake = anyio.Event()
 
     async def __call__(self, record: TaskRecord) -> None:
+        self.queue(record)
+
+    def queue(self, record: TaskRecord) -> None:
+        """Queue the state `record` just reached, if it is a recorded run."""
         if not _is_run(record):
             return
         row = _row(record)
