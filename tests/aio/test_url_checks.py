@@ -1,6 +1,7 @@
 """The URL check job against a real local HTTP server."""
 
 import http.server
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 import anyio
 import pytest
 
-from jobs.health import check_urls
+from jobs.health import check_configured_urls, check_urls
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -46,3 +47,18 @@ def test_check_urls_times_out_a_slow_url(local_http):
     results = anyio.run(check_urls, [f"{local_http}/slow"], 2, 0.3)
 
     assert results[0]["ok"] is False
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_local_url_check_logs_each_configured_target_that_is_down(
+    backend, local_http, settings, caplog
+):
+    settings.URL_CHECK_TARGETS = [f"{local_http}/ok", f"{local_http}/broken"]
+
+    with caplog.at_level(logging.WARNING, logger="jobs.health"):
+        results = anyio.run(check_configured_urls, backend=backend)
+
+    assert [r["ok"] for r in results] == [True, False]
+    failures = [r.getMessage() for r in caplog.records if r.name == "jobs.health"]
+    assert len(failures) == 1
+    assert "/broken" in failures[0]
