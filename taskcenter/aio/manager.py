@@ -21,14 +21,15 @@ import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from anyio import to_process, to_thread
+from anyio import to_thread
 from anyio.abc import TaskGroup
 
 from taskcenter.aio.gather import gather_limited
+from taskcenter.aio.offload import Offload
 from taskcenter.aio.records import TaskCancelledError, TaskRecord, TaskState
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ManagerClosedError(RuntimeError):
     """The manager is not started, or is shutting down."""
 
 
-class TaskManager:
+class TaskManager(Offload):
     """Run added tasks concurrently under capacity limits; use as `async with TaskManager()`."""
 
     def __init__(
@@ -280,42 +281,6 @@ class TaskManager:
                 record.done = anyio.Event()
             await record.done.wait()
         return record.outcome()
-
-    async def run_gather_with_concurrency(
-        self,
-        funcs: Iterable[Callable[[], Awaitable[Any]]],
-        *,
-        limit: int | None = None,
-        return_exceptions: bool = False,
-    ) -> list[Any]:
-        """Await every zero-argument coroutine function, at most `limit` at a time, in order."""
-        return await gather_limited(
-            funcs,
-            limit=limit or self.global_limiter.total_tokens,
-            return_exceptions=return_exceptions,
-        )
-
-    async def run_in_thread(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run blocking `func(*args)` in a worker thread, within the thread capacity."""
-        return await to_thread.run_sync(func, *args, limiter=self.thread_limiter)
-
-    async def run_in_process(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run CPU-bound `func(*args)` in a worker process (it must be picklable)."""
-        return await to_process.run_sync(func, *args, limiter=self.process_limiter)
-
-    async def run_in_threads(self, func: Callable[..., Any], items: Iterable[Any]) -> list[Any]:
-        """Map `func` over `items` in threads; results keep the order of `items`."""
-        return await gather_limited(
-            [lambda i=i: self.run_in_thread(func, i) for i in items],
-            limit=self.thread_limiter.total_tokens,
-        )
-
-    async def run_in_processes(self, func: Callable[..., Any], items: Iterable[Any]) -> list[Any]:
-        """Map `func` over `items` in processes; results keep the order of `items`."""
-        return await gather_limited(
-            [lambda i=i: self.run_in_process(func, i) for i in items],
-            limit=self.process_limiter.total_tokens,
-        )
 
 
 #: The name the design document uses.

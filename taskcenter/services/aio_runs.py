@@ -10,16 +10,14 @@ without bound.
 from __future__ import annotations
 
 import functools
-import uuid
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taskcenter.aio.manager import ManagerClosedError, QueueFullError
 from taskcenter.aio.runtime import runtime_cancel, runtime_submit
-from taskcenter.catalog import Job
+from taskcenter.catalog import Job, JobArgumentsError
 from taskcenter.dispatch.run_sender import insert_runs
 from taskcenter.models import Run
 
@@ -37,33 +35,27 @@ class AioUnavailableError(RuntimeError):
         self.retry_after = retry_after
 
 
-def aio_run_start(
-    *,
-    user: AbstractBaseUser,
-    job: Job,
-    kwargs: dict[str, Any],
-    idempotency_key: str | None = None,
-) -> Run:
-    """Record a run of the (already validated and permitted) AnyIO `job` and start it here.
+def aio_options_check(*, options: dict[str, Any]) -> dict[str, Any]:
+    """Refuse the Celery publish options (queue, countdown, ...): they mean nothing here."""
+    given = [key for key, value in options.items() if value is not None]
+    if given:
+        raise JobArgumentsError(dict.fromkeys(given, _("applies to Celery jobs only")))
+    return {}
 
-    Raises AioUnavailableError when the manager is full or not running; the record is gone
-    again by then.
+
+def aio_run_start(*, run: Run, job: Job) -> None:
+    """Record the (validated and permitted) run of the AnyIO `job` and start it here.
+
+    Raises AioUnavailableError when the manager is full or not running, the record gone
+    again by then, and IntegrityError for a duplicate Idempotency-Key.
     """
-    run = Run(
-        id=str(uuid.uuid4()),
-        job=job.name,
-        runtime=Run.Runtime.AIO,
-        kwargs=kwargs,
-        user=user,
-        idempotency_key=idempotency_key or None,
-    )
     insert_runs([run])
     try:
         runtime_submit(
-            functools.partial(job.func, **kwargs),
+            functools.partial(job.func, **run.kwargs),
             name=job.name,
             task_id=run.id,
-            meta={"run": True, "kwargs": kwargs},
+            meta={"run": True, "kwargs": run.kwargs},
         )
     except (QueueFullError, ManagerClosedError) as exc:
         Run.objects.filter(id=run.id).delete()
@@ -72,7 +64,6 @@ def aio_run_start(
             raise AioUnavailableError(message, retry_after=RETRY_AFTER_FULL) from exc
         message = _("no AnyIO runtime runs in this web process; try again later")
         raise AioUnavailableError(message, retry_after=RETRY_AFTER_NOT_RUNNING) from exc
-    return run
 
 
 def aio_run_revoke(*, run: Run) -> str:

@@ -31,7 +31,7 @@ from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError,
 from taskcenter.dispatch.run_sender import SenderTimeoutError, record_and_submit, run_sender
 from taskcenter.models import Run
 from taskcenter.selectors.permissions import trigger_permissions_held
-from taskcenter.services.aio_runs import aio_run_revoke, aio_run_start
+from taskcenter.services.aio_runs import aio_options_check, aio_run_revoke, aio_run_start
 from taskcenter.services.scrub import scrub
 
 #: States after which a run can no longer change.
@@ -130,30 +130,16 @@ def run_trigger(
     """
     job = job_triggerable(user=user, name=job_name, runtimes=API_RUNTIMES)
     bound = job.validate(args or [], kwargs or {})
-    if job.runtime == Runtime.AIO:
-        given = {
-            k: "applies to Celery jobs only" for k, v in (options or {}).items() if v is not None
-        }
-        if given:
-            raise JobArgumentsError(given)
-    clean = _options(options or {}) if job.runtime == Runtime.CELERY else {}
+    aio = job.runtime == Runtime.AIO
+    clean = aio_options_check(options=options or {}) if aio else _options(options or {})
     if idempotency_key:
         existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
         if existing is not None:
             return existing, False
-    if job.runtime == Runtime.AIO:
-        try:
-            return aio_run_start(
-                user=user, job=job, kwargs=bound, idempotency_key=idempotency_key
-            ), True
-        except IntegrityError:
-            existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
-            if not idempotency_key or existing is None:
-                raise
-            return existing, False
     run = Run(
         id=str(uuid.uuid4()),
         job=job_name,
+        runtime=job.runtime,
         kwargs=bound,
         options=_jsonable(clean),
         user=user,
@@ -161,7 +147,9 @@ def run_trigger(
     )
     submission = dispatch.Submission(job_name, bound, {"task_id": run.id, **clean})
     try:
-        if idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
+        if aio:
+            aio_run_start(run=run, job=job)
+        elif idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
             # A key needs its own INSERT (a duplicate must fail alone), and a caller's
             # transaction must hold the record: a batch goes out on whichever waiting
             # request's connection leads it.
