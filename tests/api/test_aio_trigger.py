@@ -98,3 +98,15 @@ def test_job_list_offers_aio_jobs_for_triggering(http, aio_token):
     assert jobs["jobs.demo.pause"]["can_trigger"] is True
     assert jobs["jobs.demo.pause"]["trigger_url"] == TRIGGER
     assert jobs["jobs.demo.add"]["can_trigger"] is False
+
+
+def test_aio_trigger_with_an_idempotency_key_returns_the_same_run(http, aio_token, small_runtime):
+    key = {"Idempotency-Key": "aio-once"}
+
+    first = http.post(TRIGGER, {"kwargs": {"seconds": 0}}, token=aio_token, headers=key)
+    again = http.post(TRIGGER, {"kwargs": {"seconds": 0}}, token=aio_token, headers=key)
+
+    assert first.status == again.status == 202
+    assert again.body["id"] == first.body["id"]
+    assert again.body["replayed"] is True
+    assert Run.objects.count() == 1
