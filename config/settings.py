@@ -302,6 +302,25 @@ APSCHEDULER = {
     "misfire_grace_time": env.int("APSCHEDULER_MISFIRE_GRACE_TIME", default=60),
 }
 
+# --- AnyIO runtime (one manager per web process) ---------------------------------------
+
+AIO_MANAGER = {
+    # Runner tasks at once: small I/O jobs next to the requests the process serves.
+    "max_concurrency": env.int("AIO_MAX_CONCURRENCY", default=16),
+    "thread_capacity": env.int("AIO_THREAD_CAPACITY", default=8),
+    "process_capacity": env.int("AIO_PROCESS_CAPACITY", default=2),
+    # Pending plus running; beyond it a trigger answers 503 instead of queueing.
+    "max_queue": env.int("AIO_MAX_QUEUE", default=1000),
+    "default_timeout": env.float("AIO_DEFAULT_TIMEOUT", default=300.0),
+    "keep_finished": env.int("AIO_KEEP_FINISHED", default=1000),
+}
+#: Seconds a stopping web process waits for its AnyIO runs before cancelling them; below
+#: gunicorn's graceful_timeout (10 s), so the drain ends before the master kills a worker.
+AIO_DRAIN_TIMEOUT = env.float("AIO_DRAIN_TIMEOUT", default=5.0)
+#: Seconds between a web process's looks for revokes of its running AnyIO runs asked
+#: through another process (one indexed query, only while runs are going).
+AIO_REVOKE_POLL_INTERVAL = env.float("AIO_REVOKE_POLL_INTERVAL", default=1.0)
+
 # --- Jobs' own settings ---------------------------------------------------------------
 
 REPORTS_DIR = VAR_DIR / "reports"

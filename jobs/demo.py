@@ -1,11 +1,12 @@
-"""Demo jobs (Celery, `default` queue): arithmetic for workflows, a slow job, a flaky one."""
+"""Demo jobs: arithmetic for workflows, a slow job, a flaky one (Celery, `default` queue),
+and a pause run in the web process (AnyIO)."""
 
 from typing import Annotated
 
 from pydantic import Field
 
 from jobs.logic import demo
-from taskcenter.catalog import RetryPolicy, celery_job
+from taskcenter.catalog import RetryPolicy, aio_job, celery_job
 
 
 @celery_job("jobs.demo.add")
@@ -39,3 +40,9 @@ def slow(
 def call_downstream(name: str) -> str:
     """Call a downstream service that may be down; retried with backoff, then dead-lettered."""
     return demo.downstream_call(name=name)
+
+
+@aio_job("jobs.demo.pause")
+async def pause(seconds: Annotated[float, Field(ge=0, le=60)] = 1.0, fail: bool = False) -> float:
+    """Wait `seconds` in the web process that took the trigger (fail at the end if asked)."""
+    return await demo.pause_for(seconds=seconds, fail=fail)

@@ -170,7 +170,7 @@ def _field_errors(exc: pydantic.ValidationError) -> dict[str, str]:
 
 def _params_model(func: Callable[..., Any], name: str) -> type[pydantic.BaseModel]:
     """Build a pydantic model of the function's parameters from its type hints."""
-    hints = get_type_hints(func)
+    hints = get_type_hints(func, include_extras=True)  # keeps Annotated constraints
     fields: dict[str, Any] = {}
     for param in inspect.signature(func).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):

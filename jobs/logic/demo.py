@@ -1,4 +1,5 @@
-"""Logic of the demo jobs: arithmetic, a slow job that reports progress, a flaky downstream."""
+"""Logic of the demo jobs: arithmetic, a slow job that reports progress, a flaky downstream,
+and an in-process pause."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import time
 from pathlib import Path
 
+import anyio
 import redis
 from django.conf import settings
 
@@ -82,3 +84,11 @@ def downstream_call(*, name: str) -> str:
     if _outage_now(name):
         raise DownstreamUnavailableError(f"downstream {name} refused the connection")
     return f"{name}: ok"
+
+
+async def pause_for(*, seconds: float, fail: bool) -> float:
+    """Wait `seconds` without blocking the event loop; raise at the end when `fail`."""
+    await anyio.sleep(seconds)
+    if fail:
+        raise RuntimeError(f"failed on purpose after {seconds:g} s")
+    return seconds

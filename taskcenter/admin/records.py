@@ -65,8 +65,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(NotedListMixin, admin.ModelAdmin):
-    list_display = ["id", "job", "state", "progress", "attempts", "user", "created"]
-    list_filter = ["job"]
+    list_display = ["id", "job", "runtime", "state", "progress", "attempts", "user", "created"]
+    list_filter = ["runtime", "job"]
     search_fields = ["id", "job"]
     readonly_fields = [f.name for f in Run._meta.fields] + ["state", "progress"]
     list_note = (

@@ -42,7 +42,8 @@ class JobFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
         from taskcenter.catalog import Runtime, all_jobs
 
-        return [(job.name, job.name) for job in all_jobs(Runtime.CELERY)]
+        shown = (Runtime.CELERY, Runtime.AIO)
+        return [(job.name, job.name) for job in all_jobs() if job.runtime in shown]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(task_name=self.value()) if self.value() else queryset

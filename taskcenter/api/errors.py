@@ -21,6 +21,7 @@ from ninja.parser import Parser
 
 from taskcenter.api.ratelimit import RateLimitedError
 from taskcenter.catalog import JobArgumentsError, UnknownJobError
+from taskcenter.services.aio_runs import AioUnavailableError
 from taskcenter.services.runs import BrokerUnavailableError, IdempotencyConflictError
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,11 @@ def install(api: NinjaAPI) -> None:
         response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
         return response
 
+    def aio_unavailable(request: HttpRequest, exc: AioUnavailableError) -> HttpResponse:
+        response = _answer(api, request, 503, {"detail": str(exc)})
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         logger.error("unexpected error in %s %s", request.method, request.path, exc_info=exc)
         return _answer(api, request, 500, {"detail": _("internal error")})
@@ -178,6 +184,7 @@ def install(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(RateLimitedError, rate_limited)
     api.add_exception_handler(BrokerUnavailableError, unavailable)
+    api.add_exception_handler(AioUnavailableError, aio_unavailable)
     api.add_exception_handler(DatabaseError, unavailable)
     api.add_exception_handler(kombu.exceptions.OperationalError, unavailable)
     api.add_exception_handler(Exception, unexpected)

@@ -8,14 +8,14 @@ from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
 from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import JobOut, RetryOut, RunAccepted, TriggerIn
-from taskcenter.catalog import Job, Runtime, all_jobs
-from taskcenter.services.runs import job_can_trigger, run_trigger
+from taskcenter.catalog import Job, all_jobs
+from taskcenter.services.runs import API_RUNTIMES, job_can_trigger, run_trigger
 
 router = Router(tags=["jobs"])
 
 
 def _job_out(request: HttpRequest, job: Job) -> JobOut:
-    celery = job.runtime == Runtime.CELERY
+    triggerable = job.runtime in API_RUNTIMES
     retry = None
     if job.retry is not None:
         retry = RetryOut(
@@ -32,8 +32,8 @@ def _job_out(request: HttpRequest, job: Job) -> JobOut:
         description=job.description,
         retry=retry,
         parameters=job.parameters_schema(),
-        can_trigger=celery and job_can_trigger(user=request.auth, job=job),
-        trigger_url=reverse("api:trigger_job", args=[job.name]) if celery else None,
+        can_trigger=triggerable and job_can_trigger(user=request.auth, job=job),
+        trigger_url=reverse("api:trigger_job", args=[job.name]) if triggerable else None,
     )
 
 
@@ -64,8 +64,11 @@ def trigger_job(
     payload: TriggerIn = ...,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255),
 ) -> tuple[int, RunAccepted]:
-    """Enqueue one run of a Celery catalog job; answer 202 with its id and status URL.
+    """Start one run of a catalog job; answer 202 with its id and status URL.
 
+    A Celery job is enqueued for a worker; an AnyIO job (`@aio_job`) starts at once in
+    the web process that received the request, or, when that process's manager is full,
+    is refused with 503 and Retry-After.
     With an `Idempotency-Key` header, a repeated request returns the run the first one
     started instead of starting another.
     """

@@ -143,3 +143,74 @@ def row_mark_unsent(
             "date_done": now,
         },
     )
+
+
+def row_inprocess(
+    *,
+    task_id: str,
+    task_name: str,
+    status: str,
+    result: Any,
+    kwargs: dict[str, Any] | None,
+    worker: str,
+    created_at: datetime,
+    started_at: datetime | None,
+    traceback: str | None = None,
+) -> dict[str, Any]:
+    """Build the row of one state of a run no Celery worker ran (an AnyIO run of a web process).
+
+    The row has the shape a Celery worker writes (JSON result, `exc_type`/`exc_message`
+    for failures), so the API and the admin read both runtimes the same way.
+    """
+
+    def naive(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+    return {
+        "task_id": task_id,
+        "status": status,
+        "result": json.dumps(result, default=str),
+        "traceback": traceback,
+        "meta": json.dumps({"children": [], "runtime": "aio"}),
+        "content_encoding": "utf-8",
+        "content_type": "application/json",
+        "periodic_task_name": None,
+        "task_name": task_name,
+        "task_args": "[]" if kwargs is not None else None,
+        "task_kwargs": json.dumps(kwargs, default=str) if kwargs is not None else None,
+        "worker": worker,
+        "date_created": naive(created_at),
+        "date_started": naive(started_at),
+        "date_done": datetime.now(UTC).replace(tzinfo=None),
+    }
+
+
+def rows_store_inprocess(rows: Sequence[dict[str, Any]]) -> None:
+    """Write rows built by `row_inprocess`: one upsert per kind of state on MySQL.
+
+    STARTED rows never replace a final state (as `row_upsert`); elsewhere, through the ORM.
+    """
+    model = _model()
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "mysql":
+        for row in rows:
+            defaults = {k: v for k, v in row.items() if k != "task_id" and v is not None}
+            for key in ("date_created", "date_started", "date_done"):
+                if key in defaults:
+                    defaults[key] = defaults[key].replace(tzinfo=UTC)
+            model.objects.using(alias).update_or_create(task_id=row["task_id"], defaults=defaults)
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    placeholders = f"({', '.join(['%s'] * len(COLUMNS))})"
+    for started in (True, False):
+        part = [row for row in rows if (row["status"] == states.STARTED) == started]
+        if not part:
+            continue
+        sql = (
+            f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES "
+            f"{', '.join([placeholders] * len(part))} "
+            f"ON DUPLICATE KEY UPDATE {_STARTED_UPDATES if started else _UPDATES}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [row[c] for row in part for c in COLUMNS])

@@ -31,8 +31,8 @@ def job_permissions_sync(*, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> int
             codename=job.permission_codename,
             name=f"Can trigger {job.name}"[:255],
         )
-        for job in all_jobs(Runtime.CELERY)
-        if job.permission_codename not in existing
+        for job in all_jobs()
+        if job.runtime in (Runtime.CELERY, Runtime.AIO) and job.permission_codename not in existing
     ]
     Permission.objects.using(using).bulk_create(missing)
     return len(missing)

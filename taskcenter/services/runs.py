@@ -32,6 +32,7 @@ from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError,
 from taskcenter.dispatch.run_sender import SenderTimeoutError, record_and_submit, run_sender
 from taskcenter.models import Run
 from taskcenter.selectors.permissions import trigger_permissions_held
+from taskcenter.services.aio_runs import aio_options_check, aio_run_revoke, aio_run_start
 from taskcenter.services.scrub import scrub
 
 #: States after which a run can no longer change.
@@ -42,6 +43,8 @@ RUNNING_STATES = frozenset({"STARTED", "PROGRESS", "RETRY"})
 TRIGGER_ANY_JOB = "trigger_any_job"
 #: Celery priorities on Redis are 0-9.
 MAX_PRIORITY = 9
+#: The runtimes whose jobs the API triggers: Celery's, and AnyIO's in the web process.
+API_RUNTIMES = (Runtime.CELERY, Runtime.AIO)
 
 
 class BrokerUnavailableError(RuntimeError):
@@ -68,9 +71,13 @@ def job_can_trigger(*, user: AbstractBaseUser, job: Job) -> bool:
     return job.permission_codename in held or TRIGGER_ANY_JOB in held
 
 
-def job_triggerable(*, user: AbstractBaseUser, name: str) -> Job:
-    """Return the Celery catalog job `name` if `user` may trigger it (else raise)."""
-    job = get_job(name, Runtime.CELERY)
+def job_triggerable(
+    *, user: AbstractBaseUser, name: str, runtimes: tuple[Runtime, ...] = (Runtime.CELERY,)
+) -> Job:
+    """Return the catalog job `name` of one of `runtimes` if `user` may trigger it (else raise)."""
+    job = get_job(name)
+    if job.runtime not in runtimes:
+        raise UnknownJobError(name)
     if not job_can_trigger(user=user, job=job):
         raise PermissionDenied(f"you may not trigger {name}")
     return job
@@ -121,12 +128,15 @@ def run_trigger(
 ) -> tuple[Run, bool]:
     """Validate, record and enqueue one run; return it and whether it is new.
 
-    Raises UnknownJobError, PermissionDenied, JobArgumentsError, IdempotencyConflictError
-    or BrokerUnavailableError, all before anything is left half-done.
+    A Celery job goes to the broker; an AnyIO job starts in this web process's manager
+    (`services.aio_runs`). Raises UnknownJobError, PermissionDenied, JobArgumentsError,
+    IdempotencyConflictError, BrokerUnavailableError or AioUnavailableError, all before
+    anything is left half-done.
     """
-    job = job_triggerable(user=user, name=job_name)
+    job = job_triggerable(user=user, name=job_name, runtimes=API_RUNTIMES)
     bound = job.validate(args or [], kwargs or {})
-    clean = _options(options or {})
+    aio = job.runtime == Runtime.AIO
+    clean = aio_options_check(options=options or {}) if aio else _options(options or {})
     if idempotency_key:
         existing = _replay(user=user, key=idempotency_key, job=job_name, kwargs=bound)
         if existing is not None:
@@ -134,6 +144,7 @@ def run_trigger(
     run = Run(
         id=str(uuid.uuid4()),
         job=job_name,
+        runtime=job.runtime,
         kwargs=bound,
         options=_jsonable(clean),
         user=user,
@@ -141,7 +152,9 @@ def run_trigger(
     )
     submission = dispatch.Submission(job_name, bound, {"task_id": run.id, **clean})
     try:
-        if idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
+        if aio:
+            aio_run_start(run=run, job=job)
+        elif idempotency_key or connection.in_atomic_block or not settings.TASKCENTER_RUN_BATCHING:
             # A key needs its own INSERT (a duplicate must fail alone), and a caller's
             # transaction must hold the record: a batch goes out on whichever waiting
             # request's connection leads it.
@@ -194,7 +207,7 @@ def run_get(*, run_id: str, user: AbstractBaseUser | None = None) -> Run:
     run = Run.objects.get(id=run_id)
     if user is not None and run.user_id != user.pk and not user.has_perm("taskcenter.view_run"):
         try:
-            job_triggerable(user=user, name=run.job)
+            job_triggerable(user=user, name=run.job, runtimes=API_RUNTIMES)
         except UnknownJobError:
             raise PermissionDenied("you may not see this run") from None
     return run
@@ -246,10 +259,12 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     without it the worker finishes it, hence "revoke requested". Workers persist revoked
     ids in their state file (CELERY_WORKER_STATE_DB), so a restart does not forget them.
     """
-    job_triggerable(user=user, name=run.job)
+    job_triggerable(user=user, name=run.job, runtimes=API_RUNTIMES)
     state = run_status(run=run).state
     if state in FINISHED_STATES:
         return "already finished"
+    if run.runtime == Run.Runtime.AIO:
+        return aio_run_revoke(run=run)
     try:
         dispatch.revoke(run.id, terminate=terminate)
     except dispatch.BROKER_ERRORS as exc:
