@@ -300,6 +300,25 @@ APSCHEDULER = {
     "misfire_grace_time": env.int("APSCHEDULER_MISFIRE_GRACE_TIME", default=60),
 }
 
+# --- Monitoring (health probes, heartbeats, /metrics) --------------------------------
+
+# Longest /readyz waits for each dependency (database, broker): a hung server answers 503
+# in about this long instead of after the socket default.
+TASKCENTER_PROBE_TIMEOUT = env.float("TASKCENTER_PROBE_TIMEOUT", default=1.0)
+# /readyz also needs at least one worker with a fresh heartbeat.
+TASKCENTER_READYZ_REQUIRE_WORKER = env.bool("TASKCENTER_READYZ_REQUIRE_WORKER", default=False)
+# Workers write their heartbeat row this often (seconds).
+TASKCENTER_HEARTBEAT_INTERVAL = env.float("TASKCENTER_HEARTBEAT_INTERVAL", default=10.0)
+# A process whose last heartbeat is older than this counts as offline: three missed beats.
+TASKCENTER_HEARTBEAT_STALE_AFTER = env.float("TASKCENTER_HEARTBEAT_STALE_AFTER", default=30.0)
+# /metrics: a bearer token that may scrape it (a staff session always may); with
+# TASKCENTER_METRICS_PUBLIC=true it is open to anyone who reaches it.
+TASKCENTER_METRICS_TOKEN = env("TASKCENTER_METRICS_TOKEN", default="")
+TASKCENTER_METRICS_PUBLIC = env.bool("TASKCENTER_METRICS_PUBLIC", default=False)
+# The trailing window /metrics reports runs over (seconds): a bounded read of the results
+# table on every scrape, whatever its size.
+TASKCENTER_METRICS_WINDOW = env.int("TASKCENTER_METRICS_WINDOW", default=3600)
+
 # --- Jobs' own settings ---------------------------------------------------------------
 
 REPORTS_DIR = VAR_DIR / "reports"

@@ -1,0 +1,34 @@
+"""Tasks only the monitoring tests' own worker imports (`-I tests.monitoring.tasks`)."""
+
+import time
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+
+@shared_task(name="tests.monitoring.ok")
+def ok(seconds: float = 0.0) -> float:
+    """Succeed after `seconds`."""
+    time.sleep(seconds)
+    return seconds
+
+
+@shared_task(name="tests.monitoring.boom")
+def boom() -> None:
+    """Fail at once, with no retry."""
+    raise ValueError("boom")
+
+
+@shared_task(bind=True, name="tests.monitoring.flaky", max_retries=1, default_retry_delay=0)
+def flaky(self) -> None:
+    """Fail, retry once, then fail for good."""
+    raise self.retry(exc=ConnectionError("downstream down"), countdown=0)
+
+
+@shared_task(name="tests.monitoring.overrun")
+def overrun(seconds: float = 10.0) -> None:
+    """Sleep `seconds`, ignoring the soft limit: sent with shorter limits, the worker kills it."""
+    try:
+        time.sleep(seconds)
+    except SoftTimeLimitExceeded:
+        time.sleep(seconds)
