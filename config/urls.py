@@ -1,12 +1,14 @@
-"""URL routes: the admin, the API, health probes and the metrics."""
+"""URL routes: the admin and its operations page, the API, health probes and the metrics."""
 
 from django.contrib import admin
 from django.urls import path
 
+from taskcenter.admin.operations import operations_view
 from taskcenter.api import api
 from taskcenter.views import health, healthz, metrics, readyz
 
 urlpatterns = [
+    path("admin/operations/", admin.site.admin_view(operations_view), name="operations"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("health", health, name="health"),

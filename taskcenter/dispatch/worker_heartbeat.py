@@ -4,7 +4,7 @@ A broadcast ping only answers for the workers alive right now, and only if they 
 time; this row, written every `TASKCENTER_HEARTBEAT_INTERVAL` seconds by the worker's
 main process, tells the operations page, `/readyz`, `/metrics` and the alerts which
 workers run, what they consume and since when one is silent. A clean shutdown writes a
-last row marked stopped.
+last row marked stopped. The same timer samples the queues' depth once a minute.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from taskcenter.services.process_heartbeats import heartbeat_record
+from taskcenter.services.queue_samples import queue_samples_record
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class WorkerHeartbeat:
         self.consumer = consumer
         self.hostname = str(consumer.hostname)
         self.started_at: datetime = timezone.now()
+        self._sampled_minute: datetime | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="tc-heartbeat", daemon=True)
 
@@ -80,6 +82,20 @@ class WorkerHeartbeat:
             )
         except DatabaseError:
             logger.warning("could not write the heartbeat of %s", self.hostname, exc_info=True)
+        if not stopped:
+            self.sample_queues()
+
+    def sample_queues(self) -> None:
+        """Once a minute, store each queue's depth for the operations page's chart."""
+        minute = timezone.now().replace(second=0, microsecond=0)
+        if minute == self._sampled_minute:
+            return
+        try:
+            queue_samples_record(timeout=float(settings.TASKCENTER_PROBE_TIMEOUT))
+        except Exception:
+            logger.warning("could not sample the queues", exc_info=True)
+            return
+        self._sampled_minute = minute
 
     def _loop(self) -> None:
         interval = float(settings.TASKCENTER_HEARTBEAT_INTERVAL)

@@ -5,6 +5,7 @@ from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
 from taskcenter.models.heartbeats import ProcessHeartbeat
 from taskcenter.models.local import LocalJobRun, LocalJobState
+from taskcenter.models.monitoring import QueueSample
 from taskcenter.models.schedules import ScheduleSettings
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "LocalJobRun",
     "LocalJobState",
     "ProcessHeartbeat",
+    "QueueSample",
     "Run",
     "ScheduleChange",
     "ScheduleChangeFeed",
