@@ -1,4 +1,4 @@
-"""Queue depth samples, and a covering index of the results table for the figures."""
+"""Queue depth samples, hourly run rollups, and a covering index of the results table."""
 
 from django.db import migrations, models
 
@@ -57,6 +57,53 @@ class Migration(migrations.Migration):
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("minute", "queue"), name="tc_queuesample_minute_queue"
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="RunRollup",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("results", "results table (Celery and AnyIO)"),
+                            ("local", "local job runs"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("job", models.CharField(max_length=200)),
+                ("hour", models.DateTimeField()),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[("d", "duration"), ("w", "queue wait")], max_length=1
+                    ),
+                ),
+                (
+                    "bin",
+                    models.SmallIntegerField(
+                        help_text="floor(log1.2(seconds)); -1000 when unknown."
+                    ),
+                ),
+                ("runs", models.PositiveIntegerField()),
+                ("failures", models.PositiveIntegerField()),
+                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
+            ],
+            options={
+                "verbose_name": "run rollup",
+                "verbose_name_plural": "run rollups",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("source", "hour", "metric", "job", "bin"), name="tc_runrollup_key"
                     )
                 ],
             },

@@ -5,7 +5,7 @@ from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
 from taskcenter.models.heartbeats import ProcessHeartbeat
 from taskcenter.models.local import LocalJobRun, LocalJobState
-from taskcenter.models.monitoring import QueueSample
+from taskcenter.models.monitoring import QueueSample, RunRollup
 from taskcenter.models.schedules import ScheduleSettings
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ProcessHeartbeat",
     "QueueSample",
     "Run",
+    "RunRollup",
     "ScheduleChange",
     "ScheduleChangeFeed",
     "ScheduleEvent",

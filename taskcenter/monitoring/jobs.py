@@ -1,8 +1,8 @@
 """The per-job table of the operations page: runs, failures, percentiles, last failure.
 
-Celery and AnyIO runs are read from the results table, local runs from `LocalJobRun`;
-each source costs a fixed handful of aggregate statements, and every catalog job is
-listed, with or without runs in the window.
+Celery and AnyIO runs come from the results table, local runs from `LocalJobRun`, both
+through the grouped figures of `rollups`; every catalog job is listed, with or without
+runs in the window.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from operator import or_
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 from django.urls import reverse
 from django_celery_results.models import TaskResult
 
 from taskcenter.catalog import all_jobs
-from taskcenter.models import LocalJobRun
-from taskcenter.monitoring import sql
+from taskcenter.models import LocalJobRun, RunRollup
 from taskcenter.monitoring.figures import job_runtime
+from taskcenter.monitoring.rollups import Grouped
 
-FINAL = ("SUCCESS", "FAILURE", "REVOKED")
 SORT_KEYS = ("name", "runtime", "runs", "failures", "success_rate", "p50", "p95", "p99", "wait_p95")
 
 
@@ -48,98 +47,32 @@ class JobRow:
         return None if not self.runs else (self.runs - self.failures) / self.runs
 
 
-def _celery_rows(since: datetime) -> dict[str, JobRow]:
-    counts = (
-        TaskResult.objects.filter(date_done__gte=since, status__in=FINAL)
-        .values("task_name")
-        .annotate(
-            runs=Count("id"),
-            failures=Count("id", filter=Q(status="FAILURE")),
-            last_failure=Max("date_done", filter=Q(status="FAILURE")),
-        )
-        .order_by()
-    )
-    table = TaskResult._meta.db_table
-    source = (
-        f"SELECT task_name, {sql.seconds_between('date_started', 'date_done')} AS d, "
-        f"{sql.seconds_between('date_created', 'date_started')} AS w FROM {table} "
-        "WHERE date_done >= %s AND status IN ('SUCCESS', 'FAILURE') AND date_started IS NOT NULL"
-    )
-    pcts = sql.percentiles(
-        source=source,
-        params=[sql.when(since)],
-        group="task_name",
-        values={"p50": ("d", 0.5), "p95": ("d", 0.95), "p99": ("d", 0.99), "wp95": ("w", 0.95)},
-    )
-    rows = {}
-    failed = []
-    for c in counts:
-        name = c["task_name"] or ""
-        p = pcts.get(name, {})
-        rows[name] = JobRow(
-            name=name,
-            runtime=job_runtime(name),
-            runs=c["runs"],
-            failures=c["failures"],
-            p50=p.get("p50"),
-            p95=p.get("p95"),
-            p99=p.get("p99"),
-            wait_p95=p.get("wp95"),
-            last_failure_at=c["last_failure"],
-        )
-        if c["last_failure"]:
-            failed.append(Q(task_name=name, date_done=c["last_failure"], status="FAILURE"))
-    if failed:
-        last_ids = TaskResult.objects.filter(reduce(or_, failed)).values_list("task_name", "pk")
-        for name, pk in last_ids:
-            url = reverse("admin:django_celery_results_taskresult_change", args=[pk])
-            rows[name] = replace(rows[name], last_failure_url=url)
-    return rows
-
-
-def _local_rows(since: datetime) -> dict[str, JobRow]:
-    counts = (
-        LocalJobRun.objects.filter(created_at__gte=since, outcome__in=("success", "failed"))
-        .values("job")
-        .annotate(
-            runs=Count("id"),
-            failures=Count("id", filter=Q(outcome="failed")),
-            last_failure=Max("created_at", filter=Q(outcome="failed")),
-            last_failure_id=Max("id", filter=Q(outcome="failed")),
-        )
-        .order_by()
-    )
-    table = LocalJobRun._meta.db_table
-    source = (
-        f"SELECT job, duration AS d, {sql.seconds_between('scheduled_at', 'started_at')} AS w "
-        f"FROM {table} WHERE created_at >= %s AND outcome IN ('success', 'failed')"
-    )
-    pcts = sql.percentiles(
-        source=source,
-        params=[sql.when(since)],
-        group="job",
-        values={"p50": ("d", 0.5), "p95": ("d", 0.95), "p99": ("d", 0.99), "wp95": ("w", 0.95)},
-    )
-    registered = admin.site.is_registered(LocalJobRun)
-    rows = {}
-    for c in counts:
-        p = pcts.get(c["job"], {})
-        url = ""
-        if registered and c["last_failure_id"]:
-            url = reverse("admin:taskcenter_localjobrun_change", args=[c["last_failure_id"]])
-        rows[c["job"]] = JobRow(
-            name=c["job"],
-            runtime="local",
-            runs=c["runs"],
-            failures=c["failures"],
-            p50=p.get("p50"),
-            p95=p.get("p95"),
-            p99=p.get("p99"),
-            wait_p95=p.get("wp95"),
-            last_failure_at=c["last_failure"],
-            last_failure_url=url,
-        )
-    return rows
+def _last_failure_urls(rows: dict[tuple[str, str], JobRow]) -> dict[tuple[str, str], str]:
+    """Find each job's last failed run (one query per source) and link its admin page."""
+    urls: dict[tuple[str, str], str] = {}
+    celery = [
+        Q(task_name=name, date_done=row.last_failure_at, status="FAILURE")
+        for (source, name), row in rows.items()
+        if source == RunRollup.Source.RESULTS and row.last_failure_at
+    ]
+    if celery:
+        found = TaskResult.objects.filter(reduce(or_, celery)).values_list("task_name", "pk")
+        for name, pk in found:
+            urls[(RunRollup.Source.RESULTS, name)] = reverse(
+                "admin:django_celery_results_taskresult_change", args=[pk]
+            )
+    local = [
+        Q(job=name, created_at=row.last_failure_at, outcome="failed")
+        for (source, name), row in rows.items()
+        if source == RunRollup.Source.LOCAL and row.last_failure_at
+    ]
+    if local and admin.site.is_registered(LocalJobRun):
+        found = LocalJobRun.objects.filter(reduce(or_, local)).values_list("job", "pk")
+        for name, pk in found:
+            urls[(RunRollup.Source.LOCAL, name)] = reverse(
+                "admin:taskcenter_localjobrun_change", args=[pk]
+            )
+    return urls
 
 
 def _runs_url(row: JobRow) -> str:
@@ -152,12 +85,30 @@ def _runs_url(row: JobRow) -> str:
     return f"{base}?{urlencode({'job': row.name})}"
 
 
-def job_rows(*, since: datetime, sort: str = "name", descending: bool = False) -> list[JobRow]:
-    """Return every job's row over the window since `since`, sorted by `sort`."""
-    rows = {**_celery_rows(since), **_local_rows(since)}
+def job_rows(*, figures: Grouped, sort: str = "name", descending: bool = False) -> list[JobRow]:
+    """Return every job's row from the window's grouped figures, sorted by `sort`."""
+    rows: dict[tuple[str, str], JobRow] = {}
+    for (source, name), f in figures.jobs.items():
+        rows[(source, name)] = JobRow(
+            name=name,
+            runtime="local" if source == RunRollup.Source.LOCAL else job_runtime(name),
+            runs=f.runs,
+            failures=f.failures,
+            p50=f.durations.percentile(0.5),
+            p95=f.durations.percentile(0.95),
+            p99=f.durations.percentile(0.99),
+            wait_p95=f.waits.percentile(0.95),
+            last_failure_at=f.last_failure_at,
+        )
+    urls = _last_failure_urls(rows)
+    out = {
+        name: replace(row, last_failure_url=urls.get(key, ""))
+        for key, row in rows.items()
+        for name in [key[1]]
+    }
     for job in all_jobs():
-        rows.setdefault(job.name, JobRow(name=job.name, runtime=str(job.runtime)))
-    out = [replace(r, runs_url=_runs_url(r)) for r in rows.values()]
+        out.setdefault(job.name, JobRow(name=job.name, runtime=str(job.runtime)))
+    listed = [replace(r, runs_url=_runs_url(r)) for r in out.values()]
     key = sort if sort in SORT_KEYS else "name"
 
     def sort_key(row: JobRow) -> tuple:
@@ -166,6 +117,6 @@ def job_rows(*, since: datetime, sort: str = "name", descending: bool = False) -
         missing = value is None
         return (missing if not descending else not missing, value if not missing else 0)
 
-    out.sort(key=lambda r: r.name)
-    out.sort(key=sort_key, reverse=descending)
-    return out
+    listed.sort(key=lambda r: r.name)
+    listed.sort(key=sort_key, reverse=descending)
+    return listed

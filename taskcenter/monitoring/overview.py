@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from taskcenter.models import BeatInstance
-from taskcenter.monitoring import charts, figures, series
+from taskcenter.monitoring import charts, figures, rollups, series
 from taskcenter.monitoring.jobs import job_rows
 from taskcenter.monitoring.processes import processes_list
+from taskcenter.monitoring.rollups import rollups_catch_up
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 DEFAULT_WINDOW = "24h"
@@ -43,8 +44,10 @@ def operations_overview(*, window: str, sort: str, descending: bool) -> dict[str
         broker_error = ""
     except Exception as exc:
         queues, broker_error = [], f"{type(exc).__name__}: {exc}"[:200]
-    runs, failures = series.runs_over_time(since=since, now=now, window=seconds)
-    durations = series.durations_over_time(since=since, now=now, window=seconds)
+    rollups_catch_up(now=now)
+    grouped = rollups.grouped(since=since, now=now, step=series.bucket_step(seconds))
+    runs, failures = series.runs_over_time(figures=grouped, since=since, now=now, window=seconds)
+    durations = series.durations_over_time(figures=grouped, since=since, now=now, window=seconds)
     depth = series.queue_depth_over_time(since=since, now=now, window=seconds)
     beat = list(BeatInstance.objects.order_by("-is_leader", "-last_tick_at")[:10])
     missed = figures.missed_runs_by_schedule(since=since)
@@ -53,7 +56,7 @@ def operations_overview(*, window: str, sort: str, descending: bool) -> dict[str
         "windows": WINDOW_CHOICES,
         "sort": sort,
         "descending": descending,
-        "jobs": job_rows(since=since, sort=sort, descending=descending),
+        "jobs": job_rows(figures=grouped, sort=sort, descending=descending),
         "queues": queues,
         "broker_error": broker_error,
         "workers": processes_list(role="worker"),

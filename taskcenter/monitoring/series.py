@@ -1,7 +1,7 @@
-"""Time series of the operations page's charts, one GROUP BY statement per chart.
+"""Time series of the operations page's charts, from the window's grouped figures.
 
 Windows are cut into a fixed number of buckets (12 to 28), so a chart costs the same
-whatever the number of rows behind it.
+whatever the number of rows behind it; queue depth is one GROUP BY over the samples.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection
-from django_celery_results.models import TaskResult
 
-from taskcenter.models import LocalJobRun, QueueSample
+from taskcenter.models import QueueSample
 from taskcenter.monitoring import sql
+from taskcenter.monitoring.rollups import Grouped
 
 # window seconds -> bucket seconds: 12 x 5 min, 24 x 1 h, 28 x 6 h.
 BUCKETS = {3600: 300, 86400: 3600, 7 * 86400: 6 * 3600}
@@ -44,37 +44,16 @@ def _as_times(numbers: list[int], step: int) -> list[datetime]:
     return [datetime.fromtimestamp(n * step, tz=UTC) for n in numbers]
 
 
-def runs_over_time(*, since: datetime, now: datetime, window: int) -> tuple[Series, Series]:
+def runs_over_time(*, figures: Grouped, since: datetime, now: datetime, window: int):
     """Return (runs per bucket per job, failures per bucket) over the window."""
     step = bucket_step(window)
     numbers = _starts(since, now, step)
     index = {n: i for i, n in enumerate(numbers)}
-    statements = [
-        (
-            f"SELECT task_name, {sql.bucket('date_done', step)} AS b, COUNT(*), "
-            "SUM(CASE WHEN status = 'FAILURE' THEN 1 ELSE 0 END) "
-            f"FROM {TaskResult._meta.db_table} "
-            "WHERE date_done >= %s AND status IN ('SUCCESS', 'FAILURE', 'REVOKED') "
-            "GROUP BY task_name, b"
-        ),
-        (
-            f"SELECT job, {sql.bucket('created_at', step)} AS b, COUNT(*), "
-            "SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) "
-            f"FROM {LocalJobRun._meta.db_table} "
-            "WHERE created_at >= %s AND outcome IN ('success', 'failed') GROUP BY job, b"
-        ),
-    ]
     per_job: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(numbers))
-    failures = [0.0] * len(numbers)
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement, [sql.when(since)])
-            for name, b, runs, failed in cursor.fetchall():
-                i = index.get(int(b))
-                if i is None:
-                    continue
-                per_job[name or "?"][i] += runs
-                failures[i] += float(failed or 0)
+    for (name, bucket), runs in figures.runs.items():
+        if (i := index.get(bucket)) is not None:
+            per_job[name or "?"][i] += runs
+    failures = [float(figures.failures.get(n, 0)) for n in numbers]
     ranked = sorted(per_job, key=lambda n: -sum(per_job[n]))
     lines = {name: per_job[name] for name in ranked[:TOP_JOBS]}
     if len(ranked) > TOP_JOBS:
@@ -84,28 +63,16 @@ def runs_over_time(*, since: datetime, now: datetime, window: int) -> tuple[Seri
     return Series(times, lines), Series(times, {"failures": failures})
 
 
-def durations_over_time(*, since: datetime, now: datetime, window: int) -> Series:
+def durations_over_time(*, figures: Grouped, since: datetime, now: datetime, window: int):
     """Return p50 and p95 run duration (seconds) per bucket, over every job."""
     step = bucket_step(window)
     numbers = _starts(since, now, step)
-    source = (
-        f"SELECT {sql.bucket('date_done', step)} AS b, "
-        f"{sql.seconds_between('date_started', 'date_done')} AS d "
-        f"FROM {TaskResult._meta.db_table} WHERE date_done >= %s "
-        "AND status IN ('SUCCESS', 'FAILURE') AND date_started IS NOT NULL"
-    )
-    found = sql.percentiles(
-        source=source,
-        params=[sql.when(since)],
-        group="b",
-        values={"p50": ("d", 0.5), "p95": ("d", 0.95)},
-    )
-    by_bucket = {int(k): v for k, v in found.items()}
+    hists = figures.bucket_durations
     return Series(
         _as_times(numbers, step),
         {
-            "p50": [by_bucket.get(n, {}).get("p50") for n in numbers],
-            "p95": [by_bucket.get(n, {}).get("p95") for n in numbers],
+            "p50": [hists[n].percentile(0.5) if n in hists else None for n in numbers],
+            "p95": [hists[n].percentile(0.95) if n in hists else None for n in numbers],
         },
     )
 

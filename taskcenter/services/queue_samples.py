@@ -1,4 +1,4 @@
-"""Record each queue's depth once a minute, and drop samples past the chart's longest window."""
+"""Record each queue's depth once a minute; drop samples and rollups past the longest window."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from taskcenter.models import QueueSample
 from taskcenter.monitoring.figures import queues_with_age
+from taskcenter.monitoring.rollups import rollups_prune
 
 # The operations page charts at most 7 days; one more keeps the oldest bucket whole.
 KEEP = timedelta(days=8)
@@ -24,4 +25,5 @@ def queue_samples_record(*, timeout: float, now: datetime | None = None) -> int:
     QueueSample.objects.bulk_create(rows, ignore_conflicts=True)
     if minute.minute == 0:
         QueueSample.objects.filter(minute__lt=minute - KEEP).delete()
+        rollups_prune(now=now)
     return len(rows)
