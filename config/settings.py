@@ -319,6 +319,26 @@ TASKCENTER_METRICS_PUBLIC = env.bool("TASKCENTER_METRICS_PUBLIC", default=False)
 # table on every scrape, whatever its size.
 TASKCENTER_METRICS_WINDOW = env.int("TASKCENTER_METRICS_WINDOW", default=3600)
 
+# --- Alerts (taskcenter.alerts) -------------------------------------------------------
+
+# One alert per cause and job per window, then one "still failing, N more" summary.
+TASKCENTER_ALERT_WINDOW = env.int("TASKCENTER_ALERT_WINDOW", default=3600)
+# No worker / beat leader / run_apscheduler heartbeat for this long raises an alert.
+TASKCENTER_ALERT_SILENCE_AFTER = env.int("TASKCENTER_ALERT_SILENCE_AFTER", default=120)
+# Which process roles must be running (a deployment without run_apscheduler drops it).
+TASKCENTER_ALERT_ROLES = env.list(
+    "TASKCENTER_ALERT_ROLES", default=["worker", "beat", "apscheduler"]
+)
+TASKCENTER_ALERT_EMAIL = env.bool("TASKCENTER_ALERT_EMAIL", default=True)
+# JSON POST of every alert, signed with HMAC-SHA256 of the body under the secret
+# (header X-Taskcenter-Signature: sha256=<hex>); retried with backoff in a thread.
+TASKCENTER_ALERT_WEBHOOK_URL = env("TASKCENTER_ALERT_WEBHOOK_URL", default="")
+TASKCENTER_ALERT_WEBHOOK_SECRET = env("TASKCENTER_ALERT_WEBHOOK_SECRET", default="")
+TASKCENTER_ALERT_WEBHOOK_TIMEOUT = env.float("TASKCENTER_ALERT_WEBHOOK_TIMEOUT", default=5.0)
+TASKCENTER_ALERT_WEBHOOK_RETRIES = env.int("TASKCENTER_ALERT_WEBHOOK_RETRIES", default=3)
+# Recipients of alerts with no rule of their own: "Name <a@example.com>, b@example.com".
+ADMINS = [(a, a) for a in env.list("ADMINS", default=[])]
+
 # --- Jobs' own settings ---------------------------------------------------------------
 
 REPORTS_DIR = VAR_DIR / "reports"

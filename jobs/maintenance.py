@@ -2,7 +2,11 @@
 
 from django.conf import settings
 
-from jobs.logic.maintenance import results_delete_older_than, sessions_clear_expired
+from jobs.logic.maintenance import (
+    alerts_run_checks,
+    results_delete_older_than,
+    sessions_clear_expired,
+)
 from taskcenter.catalog import local_job
 
 
@@ -16,3 +20,9 @@ def clear_sessions() -> int:
 def purge_results() -> int:
     """Delete task results older than RESULTS_RETENTION_DAYS, nightly, in batches."""
     return results_delete_older_than(days=settings.RESULTS_RETENTION_DAYS)
+
+
+@local_job("jobs.maintenance.check_alerts", trigger="interval", seconds=30)
+def check_alerts() -> int:
+    """Alert on missed runs and silent processes, and send the summaries due; every 30 s."""
+    return alerts_run_checks()

@@ -1,5 +1,6 @@
 """The task center's own models; each module holds one concern."""
 
+from taskcenter.models.alerts import Alert, AlertRule, AlertState, Cause
 from taskcenter.models.api import ApiToken, DeadLetter, Run, Workflow
 from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
@@ -9,6 +10,10 @@ from taskcenter.models.monitoring import QueueSample, RunRollup
 from taskcenter.models.schedules import ScheduleSettings
 
 __all__ = [
+    "Alert",
+    "AlertRule",
+    "AlertState",
+    "Cause",
     "ApiToken",
     "BeatInstance",
     "BeatLease",

@@ -124,3 +124,48 @@ def send(name: str, *, options: dict | None = None, **kwargs) -> str:
     from config.celery import app
 
     return app.send_task(name, kwargs=kwargs, queue="default", **(options or {})).id
+
+
+class Webhook:
+    """A local HTTP endpoint recording each POST and whether its signature was right."""
+
+    def __init__(self, secret: str, fail_first: int = 0) -> None:
+        import hashlib
+        import hmac
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.calls: list[dict] = []
+        self.fail_first = fail_first
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+                signed = hmac.compare_digest(
+                    expected, self.headers.get("X-Taskcenter-Signature", "")
+                )
+                hook.calls.append({"body": json.loads(body), "signed": signed})
+                failing = len(hook.calls) <= hook.fail_first
+                self.send_response(500 if failing else (200 if signed else 401))
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook("hook-secret")
+    yield hook
+    hook.close()
