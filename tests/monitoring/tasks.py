@@ -32,3 +32,11 @@ def overrun(seconds: float = 10.0) -> None:
         time.sleep(seconds)
     except SoftTimeLimitExceeded:
         time.sleep(seconds)
+
+
+@shared_task(name="tests.monitoring.maybe")
+def maybe(fail: bool = False) -> bool:
+    """Fail when asked to, else succeed: a job that breaks and heals."""
+    if fail:
+        raise RuntimeError("asked to fail")
+    return True
