@@ -16,7 +16,7 @@ from django_celery_results.models import TaskResult
 
 from taskcenter.catalog import UnknownJobError, get_job
 from taskcenter.dispatch.broker import QueueDepth, queue_depths
-from taskcenter.models import DeadLetter, LocalJobRun, Run, ScheduleEvent
+from taskcenter.models import AlertState, DeadLetter, LocalJobRun, Run, ScheduleEvent
 
 # Upper bounds (seconds) of the duration histogram: from a quick job to the 30 min limit.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
@@ -106,6 +106,17 @@ def missed_runs_by_schedule(*, since: datetime) -> dict[str, int]:
 def dead_letters_open() -> int:
     """Return how many dead letters wait for an operator."""
     return DeadLetter.objects.filter(status=DeadLetter.Status.OPEN).count()
+
+
+def alerts_open_by_cause() -> dict[str, int]:
+    """Return {cause: open alert incidents}."""
+    rows = (
+        AlertState.objects.filter(active=True)
+        .values_list("cause")
+        .annotate(n=Count("key"))
+        .order_by()
+    )
+    return dict(rows)
 
 
 def queues_with_age(*, timeout: float) -> list[QueueDepth]:

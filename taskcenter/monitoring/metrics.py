@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from taskcenter.models import Cause
 from taskcenter.monitoring import figures
 from taskcenter.monitoring.processes import beat_leader_last_tick, processes_online_count
 
@@ -39,6 +40,7 @@ METRIC_NAMES = (
     "taskcenter_schedule_missed_runs",
     "taskcenter_dead_letters",
     "taskcenter_metrics_window_seconds",
+    "taskcenter_alerts_open",
 )
 
 
@@ -70,6 +72,15 @@ class TaskcenterCollector(Collector):
             "Runs that failed for the last time and wait for an operator.",
             value=figures.dead_letters_open(),
         )
+        alerts = GaugeMetricFamily(
+            "taskcenter_alerts_open",
+            "Open alert incidents (not recovered yet), by cause.",
+            labels=["cause"],
+        )
+        open_by_cause = figures.alerts_open_by_cause()
+        for cause in Cause.values:
+            alerts.add_metric([cause], open_by_cause.get(cause, 0))
+        yield alerts
 
     def _runs(self, since) -> Iterator[Metric]:
         runs = GaugeMetricFamily(
