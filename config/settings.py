@@ -365,11 +365,18 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="taskcenter@localhost")
 # --- Logging --------------------------------------------------------------------------
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "text" (readable, the default) or "json" (one object per line) for every process; each
+# line names the job and run that wrote it (taskcenter/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "plain": {
+            "()": "taskcenter.logs.JsonFormatter"
+            if LOG_FORMAT == "json"
+            else "taskcenter.logs.TextFormatter"
+        },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

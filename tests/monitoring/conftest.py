@@ -18,6 +18,10 @@ from taskcenter.models import ProcessHeartbeat
 from tests.api.conftest import HttpClient
 from tests.conftest import wait_for
 
+# Only the workers these tests start consume it: a session-wide worker of another test
+# module, which does not know the tests' own tasks, never takes their messages.
+TEST_QUEUE = "tc-monitoring"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -112,6 +116,7 @@ def monitoring_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> I
         app.control.purge()
         proc, node = start_worker(
             tmp_path_factory.mktemp("monitoring-worker"),
+            queues=f"default,{TEST_QUEUE}",
             extra=["-I", "tests.monitoring.tasks"],
             env=child_env(TASKCENTER_HEARTBEAT_INTERVAL="0.5"),
         )
@@ -120,10 +125,10 @@ def monitoring_worker(django_db_setup, django_db_blocker, tmp_path_factory) -> I
 
 
 def send(name: str, *, options: dict | None = None, **kwargs) -> str:
-    """Send test task `name` to the default queue; return its id."""
+    """Send test task `name` to the tests' own queue; return its id."""
     from config.celery import app
 
-    return app.send_task(name, kwargs=kwargs, queue="default", **(options or {})).id
+    return app.send_task(name, kwargs=kwargs, queue=TEST_QUEUE, **(options or {})).id
 
 
 class Webhook:

@@ -1,9 +1,12 @@
 """Tasks only the monitoring tests' own worker imports (`-I tests.monitoring.tasks`)."""
 
+import logging
 import time
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="tests.monitoring.ok")
@@ -40,3 +43,10 @@ def maybe(fail: bool = False) -> bool:
     if fail:
         raise RuntimeError("asked to fail")
     return True
+
+
+@shared_task(name="tests.monitoring.chatty")
+def chatty(word: str) -> str:
+    """Log a line naming `word` and a credential the log must not show."""
+    logger.info("working on %s with password=hunter2", word)
+    return word

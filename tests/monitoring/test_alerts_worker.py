@@ -12,7 +12,7 @@ from django_celery_results.models import TaskResult
 
 from taskcenter.models import Alert
 from tests.conftest import child_env, start_worker, wait_for
-from tests.monitoring.conftest import Webhook, send
+from tests.monitoring.conftest import TEST_QUEUE, Webhook, send
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ def alerting_worker(tmp_path: Path) -> Iterator[tuple[Path, Webhook]]:
     app.control.purge()
     proc, _node = start_worker(
         tmp_path,
-        queues="default",
+        queues=TEST_QUEUE,
         extra=["-I", "tests.monitoring.tasks"],
         env=child_env(
             EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",

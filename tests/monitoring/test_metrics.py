@@ -138,7 +138,8 @@ def test_metrics_agree_with_the_runs_a_real_worker_made(http, token, monitoring_
     assert (
         _get(samples, "taskcenter_dead_letters") == DeadLetter.objects.filter(status="open").count()
     )
-    assert _get(samples, "taskcenter_workers_online") == 1
+    # This module's worker at least (a session-wide worker of other modules may run too).
+    assert _get(samples, "taskcenter_workers_online") >= 1
     assert _get(samples, "taskcenter_processes_online", role="apscheduler") == 1
     assert _get(samples, "taskcenter_broker_up") == 1
     assert _get(samples, "taskcenter_queue_messages", queue="default") == 0
