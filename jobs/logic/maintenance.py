@@ -6,7 +6,11 @@ from datetime import timedelta
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from taskcenter.alerts.checks import alerts_check_missed_runs, alerts_check_processes
+from taskcenter.alerts.checks import (
+    alerts_check_local_runs,
+    alerts_check_missed_runs,
+    alerts_check_processes,
+)
 from taskcenter.alerts.services import alerts_sweep
 from taskcenter.results.retention import PURGE_BATCH, results_purge
 
@@ -30,5 +34,10 @@ def results_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
 
 def alerts_run_checks() -> int:
     """Run every timed alert check and the summary sweep; return how many alerts were made."""
-    made = alerts_check_missed_runs() + alerts_check_processes() + alerts_sweep()
+    made = (
+        alerts_check_missed_runs()
+        + alerts_check_local_runs()
+        + alerts_check_processes()
+        + alerts_sweep()
+    )
     return len(made)

@@ -76,6 +76,15 @@ class OwnRedis:
             self.popen.wait(10)
 
 
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Render admin pages without `collectstatic`: the manifest storage needs its manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
     if not shutil.which("redis-server"):

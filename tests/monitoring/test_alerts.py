@@ -10,9 +10,13 @@ from django.core import mail
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from taskcenter.alerts.checks import alerts_check_missed_runs, alerts_check_processes
+from taskcenter.alerts.checks import (
+    alerts_check_local_runs,
+    alerts_check_missed_runs,
+    alerts_check_processes,
+)
 from taskcenter.alerts.services import alert_raise, alert_resolve, alerts_sweep
-from taskcenter.models import Alert, AlertRule, AlertState, Cause, ScheduleEvent
+from taskcenter.models import Alert, AlertRule, AlertState, Cause, LocalJobRun, ScheduleEvent
 from tests.conftest import wait_for
 from tests.monitoring.conftest import Webhook, heartbeat
 
@@ -158,3 +162,53 @@ def test_a_silent_worker_raises_one_alert_and_a_fresh_heartbeat_recovers(setting
     alerts_check_processes()
     rows = delivered(2)
     assert rows[1].kind == "recovered"
+
+
+def test_failed_local_runs_alert_once_and_a_later_success_recovers():
+    alerts_check_local_runs()  # the first check sets its mark
+    for _ in range(3):
+        LocalJobRun.objects.create(
+            job="jobs.maintenance.clear_sessions", outcome="failed", error="boom"
+        )
+
+    alerts_check_local_runs()
+    (row,) = delivered(1)
+    LocalJobRun.objects.create(job="jobs.maintenance.clear_sessions", outcome="success")
+    alerts_check_local_runs()
+    rows = delivered(2)
+
+    assert (row.cause, row.subject) == ("final_failure", "jobs.maintenance.clear_sessions")
+    assert rows[1].kind == "recovered"
+    assert "2 more" in rows[1].body
+
+
+def test_check_alerts_job_runs_every_check(settings):
+    from jobs.maintenance import check_alerts
+
+    settings.TASKCENTER_ALERT_ROLES = ["worker"]
+
+    assert check_alerts() == 1
+    assert Alert.objects.get().cause == "no_worker"
+
+
+def test_alert_rule_form_refuses_a_bad_address_and_alerts_are_listed(admin_client):
+    answer = admin_client.post(
+        "/admin/taskcenter/alertrule/add/",
+        {"job": JOB, "emails": "ops@example.com, not-an-address", "webhook": "on", "enabled": "on"},
+    )
+    assert answer.status_code == 200
+    assert "not-an-address is not an email address." in answer.content.decode()
+    assert AlertRule.objects.count() == 0
+
+    created = admin_client.post(
+        "/admin/taskcenter/alertrule/add/",
+        {"job": JOB, "causes": ["time_limit"], "emails": "dev@example.com", "enabled": "on"},
+    )
+    alert_raise(cause=Cause.TIME_LIMIT, subject=JOB)
+    delivered(1)
+    listing = admin_client.get("/admin/taskcenter/alert/")
+
+    assert created.status_code == 302
+    assert AlertRule.objects.get().causes == ["time_limit"]
+    assert listing.status_code == 200
+    assert JOB in listing.content.decode()

@@ -18,15 +18,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def plain_static_storage(settings):
-    """Serve the admin's static files without `collectstatic`."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_operations_page_draws_each_chart_and_links_a_job_to_its_runs(live_server, browser):  # noqa: F811
     User.objects.create_superuser("ops", "ops@example.com", "s3cret-pass")
     make_results(JOB, [0.2, 0.4, 0.8, 1.6], failed=1)

@@ -21,14 +21,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 JOB = "jobs.demo.add"
 
 
-@pytest.fixture(autouse=True)
-def plain_static_storage(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def staff(admin_user) -> Client:
     client = Client()
