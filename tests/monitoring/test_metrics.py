@@ -144,6 +144,21 @@ def test_metrics_agree_with_the_runs_a_real_worker_made(http, token, monitoring_
     assert _get(samples, "taskcenter_broker_up") == 1
     assert _get(samples, "taskcenter_queue_messages", queue="default") == 0
 
+    # And the operations page shows the same runs and failures
+    from django.test import Client
+
+    staff = Client()
+    staff.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    page = {r.name: r for r in staff.get("/admin/operations/?window=1h").context["jobs"]}
+    assert (page["tests.monitoring.ok"].runs, page["tests.monitoring.ok"].failures) == (3, 0)
+    for job in ("boom", "flaky", "overrun"):
+        assert (page[f"tests.monitoring.{job}"].runs, page[f"tests.monitoring.{job}"].failures) == (
+            1,
+            1,
+        )
+    assert page["tests.monitoring.ok"].p99 == pytest.approx(max(ok_durations), rel=0.25)
+    assert page["tests.monitoring.overrun"].last_failure_url
+
 
 def test_metrics_export_every_documented_name_and_the_same_numbers_twice(http, token):
     first = http.get("/metrics", token=token).raw.decode()
