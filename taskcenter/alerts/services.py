@@ -4,6 +4,8 @@ recovery. Delivery happens after commit, on a thread (`channels`).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -12,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_celery_results.models import TaskResult
 
 from taskcenter.alerts.channels import alerts_deliver_later
 from taskcenter.models import Alert, AlertRule, AlertState, Cause
@@ -142,7 +145,8 @@ def alert_resolve(*, causes: Iterable[str], subject: str) -> list[int]:
 
 def alerts_sweep() -> list[int]:
     """Send the "still failing, N more" summary of every window that ended with repeats;
-    close a missed-run incident whose window ended with none.
+    close a missed-run incident whose window ended with none, and a failure incident whose
+    job has succeeded since.
     """
     ended = timezone.now() - _window()
     ids: list[int] = []
@@ -151,6 +155,17 @@ def alerts_sweep() -> list[int]:
     ).values_list("subject", flat=True)
     for subject in list(quiet):
         ids += alert_resolve(causes=[Cause.MISSED_RUN], subject=subject)
+    # A worker's own check after a success may have read a cached "nothing open": a
+    # success stored after the incident's last occurrence closes it here.
+    failing = AlertState.objects.filter(
+        active=True, cause__in=(Cause.FINAL_FAILURE, Cause.TIME_LIMIT)
+    ).values_list("cause", "subject", "updated_at")
+    for cause, subject, last in list(failing):
+        healed = TaskResult.objects.filter(
+            task_name=subject, status="SUCCESS", date_done__gt=last
+        ).exists()
+        if healed:
+            ids += alert_resolve(causes=[cause], subject=subject)
     for state in AlertState.objects.filter(
         active=True, suppressed__gt=0, window_started_at__lte=ended
     ):
@@ -171,3 +186,33 @@ def alerts_sweep() -> list[int]:
                 schedule=bool(locked.details.get("schedule")),
             )
     return ids
+
+
+# A worker asks after every successful run whether the job has an open failure alert;
+# the answer is shared for this long per process, so a success costs no query at all.
+OPEN_SUBJECTS_TTL = 5.0
+_open_cache: tuple[float, frozenset[str]] = (0.0, frozenset())
+_open_lock = threading.Lock()
+
+
+def alerts_open_subjects() -> frozenset[str]:
+    """Return the subjects with an open failure or time-limit alert (cached a few seconds)."""
+    global _open_cache
+    with _open_lock:
+        read_at, subjects = _open_cache
+        if time.monotonic() - read_at < OPEN_SUBJECTS_TTL:
+            return subjects
+        subjects = frozenset(
+            AlertState.objects.filter(
+                active=True, cause__in=(Cause.FINAL_FAILURE, Cause.TIME_LIMIT)
+            ).values_list("subject", flat=True)
+        )
+        _open_cache = (time.monotonic(), subjects)
+        return subjects
+
+
+def alerts_open_subjects_forget() -> None:
+    """Drop the cached answer (after this process opened an alert)."""
+    global _open_cache
+    with _open_lock:
+        _open_cache = (0.0, frozenset())

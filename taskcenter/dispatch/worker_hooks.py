@@ -13,7 +13,12 @@ from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db import DatabaseError
 
-from taskcenter.alerts.services import alert_raise, alert_resolve
+from taskcenter.alerts.services import (
+    alert_raise,
+    alert_resolve,
+    alerts_open_subjects,
+    alerts_open_subjects_forget,
+)
 from taskcenter.models import Cause
 from taskcenter.services.dead_letters import dead_letter_record
 from taskcenter.services.runs import run_record_attempt, run_record_failure
@@ -75,6 +80,7 @@ def on_failure(
         )
     except DatabaseError:
         logger.error("could not raise the alert of %s", task_id, exc_info=True)
+    alerts_open_subjects_forget()
 
 
 @signals.task_success.connect(weak=False)
@@ -83,6 +89,7 @@ def on_success(sender: Any = None, **kwargs: Any) -> None:
     if sender is None or sender.name.startswith("celery."):
         return
     try:
-        alert_resolve(causes=[Cause.FINAL_FAILURE, Cause.TIME_LIMIT], subject=sender.name)
+        if sender.name in alerts_open_subjects():
+            alert_resolve(causes=[Cause.FINAL_FAILURE, Cause.TIME_LIMIT], subject=sender.name)
     except DatabaseError:
         logger.warning("could not resolve the alerts of %s", sender.name, exc_info=True)

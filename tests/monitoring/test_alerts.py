@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_results.models import TaskResult
 
 from taskcenter.alerts.checks import (
     alerts_check_local_runs,
@@ -212,3 +213,17 @@ def test_alert_rule_form_refuses_a_bad_address_and_alerts_are_listed(admin_clien
     assert AlertRule.objects.get().causes == ["time_limit"]
     assert listing.status_code == 200
     assert JOB in listing.content.decode()
+
+
+def test_the_sweep_recovers_a_job_that_succeeded_since_its_last_failure():
+    import uuid
+
+    alert_raise(cause=Cause.FINAL_FAILURE, subject=JOB)
+    delivered(1)
+    TaskResult.objects.create(task_id=str(uuid.uuid4()), task_name=JOB, status="SUCCESS")
+
+    alerts_sweep()
+    rows = delivered(2)
+
+    assert rows[1].kind == "recovered"
+    assert not AlertState.objects.get(key=f"final_failure:{JOB}").active
