@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskcenter import dispatch
-from taskcenter.models import ProcessHeartbeat
+from taskcenter.models import ProcessHeartbeat, QueueSample
 from taskcenter.monitoring.processes import processes_list, processes_online_count
 from tests.conftest import child_env, start_worker, wait_for
 
@@ -32,6 +32,12 @@ def test_worker_heartbeat_row_reports_queues_concurrency_running_jobs_and_stop(t
         assert row.details["queues"] == ["default", "reports"]
         assert row.details["concurrency"] == 2
         assert processes_online_count(role="worker") >= 1
+        # The same timer samples every queue's depth for the operations page's chart.
+        wait_for(
+            lambda: QueueSample.objects.filter(queue="default").exists(),
+            timeout=30,
+            what="a queue depth sample",
+        )
 
         run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 4, "steps": 2})
         busy = wait_for(
