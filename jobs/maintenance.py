@@ -8,6 +8,7 @@ from jobs.logic.maintenance import (
     sessions_clear_expired,
 )
 from taskcenter.catalog import local_job
+from taskcenter.monitoring.rollups import rollups_catch_up
 
 
 @local_job("jobs.maintenance.clear_sessions", trigger="cron", minute=17, jitter=60)
@@ -26,3 +27,9 @@ def purge_results() -> int:
 def check_alerts() -> int:
     """Alert on missed runs and silent processes, and send the summaries due; every 30 s."""
     return alerts_run_checks()
+
+
+@local_job("jobs.maintenance.roll_up_runs", trigger="cron", minute=1, jitter=20)
+def roll_up_runs() -> None:
+    """Roll the last hour's runs up for the operations page (which else does it on view)."""
+    rollups_catch_up()

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -152,3 +152,13 @@ def test_index_links_to_the_operations_page_and_plain_users_are_kept_out(staff, 
 
     assert 'href="/admin/operations/"' in index.content.decode()
     assert client.get("/admin/operations/").status_code == 302
+
+
+def test_the_hourly_local_job_rolls_finished_hours_up():
+    from jobs.maintenance import roll_up_runs
+
+    make_results(JOB, [1.0, 2.0], ago=2 * 3600)
+
+    roll_up_runs()
+
+    assert RunRollup.objects.filter(job=JOB, metric="d").aggregate(n=Sum("runs"))["n"] == 2
