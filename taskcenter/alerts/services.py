@@ -19,6 +19,9 @@ from django_celery_results.models import TaskResult
 from taskcenter.alerts.channels import alerts_deliver_later
 from taskcenter.models import Alert, AlertRule, AlertState, Cause
 
+# An alert recorded this long ago and never tried lost its delivery thread.
+ORPHAN_AFTER = timedelta(minutes=2)
+
 
 def _rules(*, cause: str, subject: str, schedule: bool) -> list[AlertRule]:
     """Return the enabled rules for `subject` (a specific rule wins over a catch-all)."""
@@ -166,6 +169,12 @@ def alerts_sweep() -> list[int]:
         ).exists()
         if healed:
             ids += alert_resolve(causes=[cause], subject=subject)
+    # A delivery thread dies with its process (a worker child replaced after its task
+    # quota): what was never tried is tried again here.
+    orphans = Alert.objects.filter(
+        attempts=0, created_at__lte=timezone.now() - ORPHAN_AFTER
+    ).values_list("pk", flat=True)
+    alerts_deliver_later(list(orphans[:100]))
     for state in AlertState.objects.filter(
         active=True, suppressed__gt=0, window_started_at__lte=ended
     ):

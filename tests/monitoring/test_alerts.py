@@ -227,3 +227,21 @@ def test_the_sweep_recovers_a_job_that_succeeded_since_its_last_failure():
 
     assert rows[1].kind == "recovered"
     assert not AlertState.objects.get(key=f"final_failure:{JOB}").active
+
+
+def test_the_sweep_delivers_an_alert_whose_thread_died():
+    orphan = Alert.objects.create(
+        cause=Cause.FINAL_FAILURE,
+        subject=JOB,
+        kind="alert",
+        channel="email",
+        recipients="ops@example.com",
+        title="lost",
+    )
+    Alert.objects.filter(pk=orphan.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    alerts_sweep()
+    (row,) = delivered(1)
+
+    assert row.delivered is True
+    assert mail.outbox[0].subject == "lost"
