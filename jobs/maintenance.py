@@ -2,8 +2,13 @@
 
 from django.conf import settings
 
-from jobs.logic.maintenance import results_delete_older_than, sessions_clear_expired
+from jobs.logic.maintenance import (
+    alerts_run_checks,
+    results_delete_older_than,
+    sessions_clear_expired,
+)
 from taskcenter.catalog import local_job
+from taskcenter.monitoring.rollups import rollups_catch_up
 
 
 @local_job("jobs.maintenance.clear_sessions", trigger="cron", minute=17, jitter=60)
@@ -16,3 +21,15 @@ def clear_sessions() -> int:
 def purge_results() -> int:
     """Delete task results older than RESULTS_RETENTION_DAYS, nightly, in batches."""
     return results_delete_older_than(days=settings.RESULTS_RETENTION_DAYS)
+
+
+@local_job("jobs.maintenance.check_alerts", trigger="interval", seconds=30)
+def check_alerts() -> int:
+    """Alert on missed runs and silent processes, and send the summaries due; every 30 s."""
+    return alerts_run_checks()
+
+
+@local_job("jobs.maintenance.roll_up_runs", trigger="cron", minute=1, jitter=20)
+def roll_up_runs() -> None:
+    """Roll the last hour's runs up for the operations page (which else does it on view)."""
+    rollups_catch_up()

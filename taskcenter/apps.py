@@ -14,10 +14,10 @@ class TaskcenterConfig(AppConfig):
 
         # Imported for what they connect: system checks; the enqueue-time stamp and the
         # PENDING rows of scheduled runs (results); the worker-side run records and dead
-        # letters (dispatch.worker_hooks).
+        # letters (dispatch.worker_hooks); the worker's heartbeat and log format.
         from taskcenter import checks  # noqa: F401
         from taskcenter.beat.triggers import triggers_sync
-        from taskcenter.dispatch import worker_hooks  # noqa: F401
+        from taskcenter.dispatch import worker_heartbeat, worker_hooks, worker_logging  # noqa: F401
         from taskcenter.results import backend, pending_rows  # noqa: F401
         from taskcenter.services.permissions import job_permissions_sync
 

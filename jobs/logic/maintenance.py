@@ -6,6 +6,12 @@ from datetime import timedelta
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from taskcenter.alerts.checks import (
+    alerts_check_local_runs,
+    alerts_check_missed_runs,
+    alerts_check_processes,
+)
+from taskcenter.alerts.services import alerts_sweep
 from taskcenter.results.retention import PURGE_BATCH, results_purge
 
 logger = logging.getLogger(__name__)
@@ -24,3 +30,14 @@ def results_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
     `taskcenter.results.retention`, so a million old rows never sit in memory.
     """
     return results_purge(older_than=timedelta(days=days), batch=batch)
+
+
+def alerts_run_checks() -> int:
+    """Run every timed alert check and the summary sweep; return how many alerts were made."""
+    made = (
+        alerts_check_missed_runs()
+        + alerts_check_local_runs()
+        + alerts_check_processes()
+        + alerts_sweep()
+    )
+    return len(made)

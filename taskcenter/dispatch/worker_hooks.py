@@ -1,4 +1,4 @@
-"""Worker-side receivers that keep run records and the dead-letter store up to date.
+"""Worker-side receivers: run records, the dead-letter store, and failure alerts.
 
 They only adapt Celery's signal arguments and call one service each; `apps.py` imports
 this module so every process that runs tasks has them connected.
@@ -10,8 +10,16 @@ import logging
 from typing import Any
 
 from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db import DatabaseError
 
+from taskcenter.alerts.services import (
+    alert_raise,
+    alert_resolve,
+    alerts_open_subjects,
+    alerts_open_subjects_forget,
+)
+from taskcenter.models import Cause
 from taskcenter.services.dead_letters import dead_letter_record
 from taskcenter.services.runs import run_record_attempt, run_record_failure
 
@@ -63,3 +71,25 @@ def on_failure(
         )
     except DatabaseError:
         logger.error("could not store the dead letter of %s", task_id, exc_info=True)
+    overran = isinstance(exception, TimeLimitExceeded | SoftTimeLimitExceeded)
+    try:
+        alert_raise(
+            cause=Cause.TIME_LIMIT if overran else Cause.FINAL_FAILURE,
+            subject=sender.name,
+            message=f"run {task_id}: {type(exception).__name__}",
+        )
+    except DatabaseError:
+        logger.error("could not raise the alert of %s", task_id, exc_info=True)
+    alerts_open_subjects_forget()
+
+
+@signals.task_success.connect(weak=False)
+def on_success(sender: Any = None, **kwargs: Any) -> None:
+    """Send "recovered" for a job whose failure or overrun alert is open."""
+    if sender is None or sender.name.startswith("celery."):
+        return
+    try:
+        if sender.name in alerts_open_subjects():
+            alert_resolve(causes=[Cause.FINAL_FAILURE, Cause.TIME_LIMIT], subject=sender.name)
+    except DatabaseError:
+        logger.warning("could not resolve the alerts of %s", sender.name, exc_info=True)
