@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from taskcenter.services.schedules import schedule_create
+from tests.browser import browser  # noqa: F401  (fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -63,22 +59,3 @@ def report_schedule(admin_user):
             "interval": {"every": 300, "period": "seconds"},
         },
     )
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,1600",
-    ):
-        options.add_argument(arg)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()

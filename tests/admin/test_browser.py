@@ -11,27 +11,12 @@ from django.contrib.auth.models import User
 from django_celery_results.models import TaskResult
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
+from tests.browser import click_and_load
 from tests.conftest import start_beat, wait_for
 
 NAME = "browser report"
-
-
-def click_and_load(browser: webdriver.Chrome, element: WebElement) -> None:
-    """Click a submit button and wait until the page it leads to has loaded.
-
-    A click returns as soon as the event is dispatched, before the form's POST answers:
-    reading the page at once may still read the form.
-    """
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(browser, 30).until(staleness_of(page))
-    WebDriverWait(browser, 30).until(
-        lambda b: b.execute_script("return document.readyState") == "complete"
-    )
 
 
 def runs_on_page(browser: webdriver.Chrome) -> list[str]:

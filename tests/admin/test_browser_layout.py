@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from taskcenter.models import DeadLetter, Run
-from tests.admin.test_browser import click_and_load
+from tests.browser import click_and_load
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from taskcenter.models import QueueSample
-from tests.admin.test_browser import browser, click_and_load  # noqa: F401  (fixture)
+from tests.browser import browser, click_and_load  # noqa: F401  (fixture)
 from tests.monitoring.test_operations_page import JOB, make_results
 
 pytestmark = [
