@@ -2,7 +2,11 @@
 
 from django.conf import settings
 
-from jobs.logic.maintenance import results_delete_older_than, sessions_clear_expired
+from jobs.logic.maintenance import (
+    local_runs_delete_older_than,
+    results_delete_older_than,
+    sessions_clear_expired,
+)
 from taskcenter.catalog import local_job
 
 
@@ -16,3 +20,9 @@ def clear_sessions() -> int:
 def purge_results() -> int:
     """Delete task results older than RESULTS_RETENTION_DAYS, nightly, in batches."""
     return results_delete_older_than(days=settings.RESULTS_RETENTION_DAYS)
+
+
+@local_job("jobs.maintenance.purge_local_runs", trigger="cron", hour=3, minute=45, jitter=300)
+def purge_local_runs() -> int:
+    """Delete local job runs older than LOCAL_RUNS_RETENTION_DAYS, nightly, in batches."""
+    return local_runs_delete_older_than(days=settings.LOCAL_RUNS_RETENTION_DAYS)

@@ -1,4 +1,4 @@
-"""Housekeeping: expired sessions and old task results."""
+"""Housekeeping: expired sessions, old task results and old local job runs."""
 
 import logging
 from datetime import timedelta
@@ -7,6 +7,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from taskcenter.results.retention import PURGE_BATCH, results_purge
+from taskcenter.services.local_jobs import local_job_runs_purge
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +25,8 @@ def results_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
     `taskcenter.results.retention`, so a million old rows never sit in memory.
     """
     return results_purge(older_than=timedelta(days=days), batch=batch)
+
+
+def local_runs_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
+    """Delete local job runs recorded more than `days` ago, `batch` rows per statement."""
+    return local_job_runs_purge(older_than=timedelta(days=days), batch=batch)
