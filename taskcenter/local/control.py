@@ -30,6 +30,10 @@ class State:
     run_now_at: datetime | None = None
 
 
+#: A job with no state row: not paused, the code's trigger.
+DEFAULT = State()
+
+
 def states_read(names: list[str]) -> dict[str, State]:
     """Read the operator's state of `names` (database thread)."""
     from taskcenter.models import LocalJobState
@@ -58,7 +62,7 @@ class Control:
         """Register every job with its override and pause (the scheduler is paused)."""
         self.applied = {}
         for name, job in self.jobs.items():
-            state = states.get(name, State())
+            state = states.get(name, DEFAULT)
             self.scheduler.register_job(job, override=state.override)
             if state.paused:
                 self.scheduler.aps.pause_job(name)
@@ -68,8 +72,14 @@ class Control:
         """Apply what changed; return the run-now requests started, to be cleared."""
         started = []
         for name, job in self.jobs.items():
-            want = states.get(name, State())
-            had = self.applied.get(name, State())
+            want = states.get(name, DEFAULT)
+            had = self.applied.get(name, DEFAULT)
+            if want is had or (
+                want.run_now_at is None
+                and want.paused == had.paused
+                and want.override == had.override
+            ):
+                continue
             if want.override != had.override:
                 trigger = self.scheduler.trigger_for(job, want.override)
                 self.scheduler.aps.reschedule_job(name, trigger=trigger)

@@ -1,9 +1,9 @@
 """Record every run of a local job from APScheduler's events, written in batches.
 
-The listener runs on the scheduler's loop and only appends a tuple to a deque: no I/O,
-no formatting. `flush()` (called on a separate thread every
+The listener runs on the scheduler's loop and only appends a flat tuple to a deque: no
+I/O, no scrubbing, no model instances. `flush()` (called on a separate thread every
 TASKCENTER_LOCAL_RECORD_INTERVAL) scrubs errors and writes everything buffered in one
-`bulk_create`. While the database is away rows stay buffered (up to
+multi-row INSERT. While the database is away rows stay buffered (up to
 TASKCENTER_LOCAL_RECORD_BUFFER, oldest dropped first) and are written once it is back.
 """
 
@@ -23,7 +23,8 @@ from apscheduler.events import (
     EVENT_JOB_MISSED,
     JobEvent,
 )
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 
 from taskcenter.local.scheduler import NOT_LEADING, Timed
 from taskcenter.services.scrub import scrub
@@ -36,6 +37,19 @@ EVENT_MASK = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB
 MAX_TRACEBACK = 20_000
 #: Rows per INSERT: one statement stays well under MySQL's max_allowed_packet.
 INSERT_BATCH = 2_000
+#: The LocalJobRun columns written, in the order of each buffered row.
+COLUMNS = (
+    "job",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "duration",
+    "outcome",
+    "error",
+    "traceback",
+    "process",
+    "created_at",
+)
 
 
 def _scrub_traceback(text: str) -> str:
@@ -44,49 +58,76 @@ def _scrub_traceback(text: str) -> str:
 
 
 class Recorder:
-    """Buffer run outcomes from APScheduler events and write them as LocalJobRun rows."""
+    """Buffer run outcomes from APScheduler events and write them as LocalJobRun rows.
 
-    def __init__(self, *, process: str, max_buffer: int, names: dict[str, str] | None = None):
+    Each buffered run is a flat tuple of strings, numbers and datetimes: the garbage
+    collector stops tracking such tuples, so a full buffer costs no collection time.
+    """
+
+    def __init__(self, *, process: str, max_buffer: int) -> None:
         self.process = process
         self.max_buffer = max_buffer
         #: APScheduler job id -> catalog job name, for the one-off run-now jobs.
-        self.run_now_ids: dict[str, str] = {} if names is None else names
+        self.run_now_ids: dict[str, str] = {}
         self._buffer: deque[tuple[Any, ...]] = deque()
         self._flush_lock = threading.Lock()
         self.dropped = 0
 
     def listen(self, event: JobEvent) -> None:
-        """APScheduler listener: note the event (cheap; runs on the scheduler's loop)."""
-        if event.code == EVENT_JOB_EXECUTED and event.retval is NOT_LEADING:
-            return
-        self._buffer.append((event.code, event.job_id, event, time.time()))
+        """APScheduler listener: note the outcome (cheap; runs on the scheduler's loop)."""
+        code = event.code
+        job_id = event.job_id
+        name = self.run_now_ids.get(job_id)
+        if name is None:
+            name = job_id
+            times = getattr(event, "scheduled_run_times", None)  # max-instances events
+            scheduled = times[-1] if times else getattr(event, "scheduled_run_time", None)
+        else:
+            scheduled = None
+        if code == EVENT_JOB_EXECUTED:
+            retval = event.retval
+            if retval is NOT_LEADING:
+                return
+            if isinstance(retval, Timed):
+                item = ("success", name, scheduled, retval.started, retval.finished, "", "")
+            else:
+                now = time.time()
+                item = ("success", name, scheduled, now, now, "", "")
+        elif code == EVENT_JOB_ERROR:
+            exc = event.exception
+            now = time.time()
+            started, finished = getattr(exc, "__dict__", {}).get("taskcenter_timing", (now, now))
+            error = f"{type(exc).__name__}: {exc}"
+            item = ("failed", name, scheduled, started, finished, error, event.traceback or "")
+        else:
+            outcome = "missed" if code == EVENT_JOB_MISSED else "skipped"
+            item = (outcome, name, scheduled, None, None, "", "")
+        self._buffer.append(item)
         if len(self._buffer) > self.max_buffer:
             self._buffer.popleft()
             self.dropped += 1
 
     def add_interrupted(self, *, job: str, started: float) -> None:
         """Record a run still going when the process had to exit."""
-        self._buffer.append(("interrupted", job, started, time.time()))
+        error = "the process stopped before the run finished"
+        self._buffer.append(("failed", job, None, started, time.time(), error, ""))
 
     def pending(self) -> int:
         return len(self._buffer)
 
     def flush(self) -> int:
         """Write everything buffered; return how many rows. Keeps them when the DB fails."""
-        from taskcenter.models import LocalJobRun
-
         with self._flush_lock:
             taken = [self._buffer.popleft() for _ in range(len(self._buffer))]
             if not taken:
                 return 0
-            rows = [LocalJobRun(**self._fields(item)) for item in taken]
             try:
                 close_old_connections()
-                LocalJobRun.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+                self._insert(taken)
             except Exception:
                 logger.warning(
                     "could not record %d local job run(s); keeping them for the next try",
-                    len(rows),
+                    len(taken),
                     exc_info=True,
                 )
                 self._buffer.extendleft(reversed(taken))
@@ -95,52 +136,37 @@ class Recorder:
             if self.dropped:
                 logger.warning("dropped %d local job run record(s): buffer full", self.dropped)
                 self.dropped = 0
-            return len(rows)
+            return len(taken)
 
-    def _fields(self, item: tuple[Any, ...]) -> dict[str, Any]:
-        code, job_id, payload, noted = item
-        if code == "interrupted":
-            started = _dt(payload)
-            return {
-                "job": job_id,
-                "started_at": started,
-                "finished_at": _dt(noted),
-                "duration": noted - payload,
-                "outcome": "failed",
-                "error": "the process stopped before the run finished",
-                "process": self.process,
-            }
-        event: JobEvent = payload
-        name = self.run_now_ids.get(job_id, job_id)
-        scheduled = None
-        if job_id not in self.run_now_ids:
-            times = getattr(event, "scheduled_run_times", None)  # max-instances events
-            scheduled = times[-1] if times else getattr(event, "scheduled_run_time", None)
-        fields: dict[str, Any] = {"job": name, "scheduled_at": scheduled, "process": self.process}
-        if code == EVENT_JOB_EXECUTED:
-            retval = event.retval
-            started, finished = (
-                (retval.started, retval.finished) if isinstance(retval, Timed) else (noted, noted)
+    def _insert(self, items: list[tuple[Any, ...]]) -> None:
+        """One multi-row INSERT per INSERT_BATCH rows, without model instances."""
+        from taskcenter.models import LocalJobRun
+
+        ops = connection.ops
+        table = ops.quote_name(LocalJobRun._meta.db_table)
+        columns = ", ".join(ops.quote_name(c) for c in COLUMNS)
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+        now = ops.adapt_datetimefield_value(timezone.now())
+        rows = []
+        for outcome, job, scheduled, started, finished, error, tb in items:
+            rows.append(
+                (
+                    job,
+                    ops.adapt_datetimefield_value(scheduled),
+                    ops.adapt_datetimefield_value(_dt(started)),
+                    ops.adapt_datetimefield_value(_dt(finished)),
+                    None if started is None else finished - started,
+                    outcome,
+                    scrub(error) if error else "",
+                    _scrub_traceback(tb) if tb else "",
+                    self.process,
+                    now,
+                )
             )
-            fields.update(outcome="success")
-        elif code == EVENT_JOB_ERROR:
-            exc = event.exception
-            started, finished = getattr(exc, "__dict__", {}).get(
-                "taskcenter_timing", (noted, noted)
-            )
-            fields.update(
-                outcome="failed",
-                error=scrub(f"{type(exc).__name__}: {exc}"),
-                traceback=_scrub_traceback(event.traceback or ""),
-            )
-        else:
-            outcome = "missed" if code == EVENT_JOB_MISSED else "skipped"
-            return {**fields, "outcome": outcome}
-        fields.update(
-            started_at=_dt(started), finished_at=_dt(finished), duration=finished - started
-        )
-        return fields
+        with transaction.atomic(), connection.cursor() as cursor:
+            for start in range(0, len(rows), INSERT_BATCH):
+                cursor.executemany(sql, rows[start : start + INSERT_BATCH])
 
 
-def _dt(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+def _dt(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import tests.local.jobs  # noqa: F401  (the test jobs, in this process's catalog too)
-from taskcenter.models import LocalJobRun, ProcessHeartbeat
+from taskcenter.models import BeatLease, LocalJobRun, ProcessHeartbeat
 from tests.conftest import wait_for
 from tests.local.conftest import LEASE_TTL, kill_hard, wait_for_log
 
@@ -45,9 +45,15 @@ def test_runs_of_a_job_every_second_are_recorded(schedulers):
     assert "tests.local.tick" in beat.details["next_run_times"]
 
 
-def test_second_instance_runs_nothing_until_the_leader_is_killed_then_takes_over(schedulers):
-    first = schedulers.start_leader("tests.local.tick")
-    second = schedulers.start("tests.local.tick")
+@pytest.mark.parametrize(
+    "lease_env",
+    [pytest.param({}, id="redis-lease"), pytest.param({"REDIS_URL": ""}, id="database-lease")],
+)
+def test_second_instance_runs_nothing_until_the_leader_is_killed_then_takes_over(
+    schedulers, lease_env
+):
+    first = schedulers.start_leader("tests.local.tick", **lease_env)
+    second = schedulers.start("tests.local.tick", **lease_env)
     wait_for_log(second, ": standing by", timeout=60)
     wait_for(at_least(3, "tests.local.tick"), timeout=30, what="the leader's runs")
     assert not runs("tests.local.tick", process__endswith=f":{second.popen.pid}")
@@ -63,6 +69,9 @@ def test_second_instance_runs_nothing_until_the_leader_is_killed_then_takes_over
     )
 
     assert took_over <= LEASE_TTL + 2  # the poll granularity and a loaded machine on top
+    key = schedulers.env["TASKCENTER_LOCAL_LEASE_KEY"]
+    in_database = BeatLease.objects.filter(name=key, holder__contains=f":{second.popen.pid}:")
+    assert in_database.exists() == bool(lease_env)
     everything = runs("tests.local.tick")
     slots = [run.scheduled_at for run in everything]
     assert len(slots) == len(set(slots)), "a slot ran twice"
