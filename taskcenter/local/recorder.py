@@ -37,6 +37,9 @@ EVENT_MASK = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB
 MAX_TRACEBACK = 20_000
 #: Rows per INSERT: one statement stays well under MySQL's max_allowed_packet.
 INSERT_BATCH = 2_000
+#: Bytes of one INSERT at most: well under MySQL's 16 MiB max_allowed_packet default.
+MAX_STATEMENT = 4_000_000
+EMPTY = "''"
 #: The LocalJobRun columns written, in the order of each buffered row.
 COLUMNS = (
     "job",
@@ -71,6 +74,7 @@ class Recorder:
         self.run_now_ids: dict[str, str] = {}
         self._buffer: deque[tuple[Any, ...]] = deque()
         self._flush_lock = threading.Lock()
+        self._literals: dict[str, str] = {}
         self.dropped = 0
 
     def listen(self, event: JobEvent) -> None:
@@ -139,7 +143,60 @@ class Recorder:
             return len(taken)
 
     def _insert(self, items: list[tuple[Any, ...]]) -> None:
-        """One multi-row INSERT per INSERT_BATCH rows, without model instances."""
+        if connection.vendor == "mysql":
+            self._insert_mysql(items)
+        else:
+            self._insert_generic(items)
+
+    def _insert_mysql(self, items: list[tuple[Any, ...]]) -> None:
+        """Multi-row INSERTs composed here: about 2 µs of Python per row.
+
+        The flush shares the interpreter with the scheduler's loop; every millisecond it
+        holds the GIL can delay a job's start, so times go as integer microseconds into
+        `TIMESTAMPADD` (UTC, as Django stores them) and the few distinct strings (job,
+        outcome, process) are escaped once and cached.
+        """
+        from taskcenter.models import LocalJobRun
+
+        connection.ensure_connection()
+        escape = connection.connection.literal
+        cache = self._literals
+
+        def lit(value: str) -> str:
+            found = cache.get(value)
+            if found is None:
+                found = escape(value).decode()
+                if len(cache) < 10_000:
+                    cache[value] = found
+            return found
+
+        table = connection.ops.quote_name(LocalJobRun._meta.db_table)
+        head = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES "
+        process = lit(self.process)
+        values: list[str] = []
+        size = 0
+        with transaction.atomic(), connection.cursor() as cursor:
+            for outcome, job, scheduled, started, finished, error, tb in items:
+                if started is None:
+                    times = "NULL,NULL,NULL"
+                else:
+                    times = f"{_ts(started)},{_ts(finished)},{finished - started!r}"
+                text = (
+                    f"({lit(job)},{'NULL' if scheduled is None else _ts(scheduled.timestamp())},"
+                    f"{times},{lit(outcome)},"
+                    f"{escape(scrub(error)).decode() if error else EMPTY},"
+                    f"{escape(_scrub_traceback(tb)).decode() if tb else EMPTY},"
+                    f"{process},UTC_TIMESTAMP(6))"
+                )
+                values.append(text)
+                size += len(text)
+                if len(values) >= INSERT_BATCH or size > MAX_STATEMENT:
+                    cursor.execute(head + ",".join(values))
+                    values, size = [], 0
+            if values:
+                cursor.execute(head + ",".join(values))
+
+    def _insert_generic(self, items: list[tuple[Any, ...]]) -> None:
         from taskcenter.models import LocalJobRun
 
         ops = connection.ops
@@ -166,6 +223,10 @@ class Recorder:
         with transaction.atomic(), connection.cursor() as cursor:
             for start in range(0, len(rows), INSERT_BATCH):
                 cursor.executemany(sql, rows[start : start + INSERT_BATCH])
+
+
+def _ts(epoch: float) -> str:
+    return f"TIMESTAMPADD(MICROSECOND,{round(epoch * 1_000_000)},'1970-01-01')"
 
 
 def _dt(epoch: float | None) -> datetime | None:

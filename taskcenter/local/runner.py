@@ -16,6 +16,7 @@ import gc
 import logging
 import os
 import socket
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -33,6 +34,10 @@ from taskcenter.services.local_jobs import local_heartbeat_write, local_job_run_
 
 logger = logging.getLogger(__name__)
 
+#: Seconds a thread may hold the GIL while another waits (Python's default: 0.005).
+#: 0.5 ms keeps a job's start within about that of its time while runs are written.
+GIL_SWITCH_INTERVAL = 0.0005
+
 
 class LocalRunner:
     """The local scheduler of one process, with its lease, recorder and control."""
@@ -49,6 +54,7 @@ class LocalRunner:
         )
         self.control = Control(self.scheduler, self.jobs, self.recorder.run_now_ids)
         self.states: dict[str, State] = {}
+        self._marker: tuple | None = None
         self.leading = False
         self.started_at = timezone.now()
         self._db = ThreadPoolExecutor(1, thread_name_prefix="local-db")
@@ -87,13 +93,16 @@ class LocalRunner:
         # process: frozen, a full collection no longer walks it, which otherwise stalls
         # the loop for tens of milliseconds when recording many runs a second.
         gc.freeze()
+        # The database thread (recording, heartbeats) shares the GIL with the loop; a
+        # shorter switch interval bounds how long a due job waits for it.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         logger.info(
             "local scheduler %s: started with %d job(s), standing by until it holds the lease",
             self.ident,
             len(self.jobs),
         )
         loops = [
-            asyncio.create_task(loop())
+            asyncio.create_task(self._forever(loop))
             for loop in (self._lease_loop, self._control_loop, self._flush_loop, self._heartbeats)
         ]
         try:
@@ -106,6 +115,17 @@ class LocalRunner:
             self.scheduler.shutdown(wait=False)
             self._db.shutdown(wait=False)
             self._lease_thread.shutdown(wait=False)
+
+    async def _forever(self, loop: Callable[[], Any]) -> None:
+        """Run one of the loops; an unexpected error is logged and the loop started again."""
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("local scheduler %s: %s failed; restarting it", self.ident, loop)
+                await asyncio.sleep(1)
 
     async def _lease_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -132,10 +152,11 @@ class LocalRunner:
 
     async def _lead(self) -> None:
         try:
-            states = await asyncio.wait_for(self._on_db(states_read, self.names), timeout=2)
+            read = await asyncio.wait_for(self._on_db(states_read, self.names), timeout=2)
         except TimeoutError:
-            states = None
-        self.states = states if states is not None else self.states
+            read = None
+        if read is not None:
+            self._marker, self.states = read
         self.control.load(self.states)
         gc.freeze()  # the jobs just registered live as long as the lead
         self.scheduler.aps.resume()
@@ -161,9 +182,10 @@ class LocalRunner:
             await asyncio.sleep(interval)
             if not self.leading:
                 continue
-            states = await self._on_db(states_read, self.names)
-            if states is None or not self.leading:
+            read = await self._on_db(states_read, self.names, self._marker)
+            if read is None or read[1] is None or not self.leading:
                 continue
+            self._marker, states = read
             self.states = states
             for name, requested_at in self.control.apply(states):
                 await self._on_db(local_job_run_now_clear, job=name, requested_at=requested_at)
