@@ -9,9 +9,10 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from taskcenter.catalog import Runtime, all_jobs
-from taskcenter.models import LocalJobRun, LocalJobState
+from taskcenter.models import LocalJobRun, LocalJobState, ProcessHeartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,28 @@ def test_a_run_page_shows_its_error_and_traceback(admin_client):
 
     assert "ValueError: bad" in page.content.decode()
     assert "x.py" in page.content.decode()
+
+
+def test_admin_index_names_the_leading_run_apscheduler_and_its_standbys(admin_client):
+    now = timezone.now()
+    for ident, leads in (("apscheduler:a:1", True), ("apscheduler:b:2", False)):
+        ProcessHeartbeat.objects.create(
+            ident=ident,
+            role=ProcessHeartbeat.Role.APSCHEDULER,
+            hostname="h",
+            pid=1,
+            is_leader=leads,
+            started_at=now,
+            seen_at=now,
+        )
+
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert 'id="local-leader">apscheduler:a:1<' in page
+    assert "apscheduler:b:2" in page
+
+
+def test_admin_index_says_when_no_run_apscheduler_leads(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    assert "no run_apscheduler is leading" in page
