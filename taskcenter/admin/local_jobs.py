@@ -115,6 +115,10 @@ class LocalJobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("taskcenter.override_localjob_trigger")
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Without the override permission the page only shows the job and its trigger."""
+        return self.fieldsets if self.has_change_permission(request, obj) else self.fieldsets[:1]
+
     def has_pause_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("taskcenter.pause_localjob")
 

@@ -1,10 +1,13 @@
 """The local scheduler: APScheduler running maintenance jobs in its own process.
 
 `manage.py run_apscheduler` is its only home. APScheduler has no cross-process
-coordination, so it must never run inside web workers (each would fire every job).
+coordination of its own, so it must never run inside web workers; across
+`run_apscheduler` processes the leader lease (`runner`, `leader`) decides who fires.
 `LocalScheduler` holds the defaults for jitter, coalesce, misfire grace time and max
 instances from the `APSCHEDULER` setting, and registers cron/interval/date jobs (the
-catalog's `@local_job` jobs among them).
+catalog's `@local_job` jobs among them, on their code's trigger or an override). Each
+run is wrapped: it starts only while `gate` (the lease's local check) allows, and returns
+its value with its start and end (`Timed`) for the recorder.
 """
 
 from __future__ import annotations

@@ -141,3 +141,14 @@ def test_admin_index_says_when_no_run_apscheduler_leads(admin_client):
     page = admin_client.get(reverse("admin:index")).content.decode()
 
     assert "no run_apscheduler is leading" in page
+
+
+def test_a_viewer_sees_the_job_page_read_only():
+    LocalJobState.objects.create(job=JOB)
+    client = client_with("view_localjobstate")
+
+    response = client.get(reverse("admin:taskcenter_localjobstate_change", args=[JOB]))
+
+    assert response.status_code == 200
+    assert "every 15 seconds" in response.content.decode()
+    assert 'name="cron"' not in response.content.decode()
