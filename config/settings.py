@@ -301,6 +301,26 @@ APSCHEDULER = {
     "coalesce": env.bool("APSCHEDULER_COALESCE", default=True),
     "misfire_grace_time": env.int("APSCHEDULER_MISFIRE_GRACE_TIME", default=60),
 }
+# Any number of `run_apscheduler` may run; the holder of this lease (Redis, or the database
+# on the embedded default, as beat's) fires the jobs. A standby takes over at most the TTL
+# after the leader dies; the leader renews every ttl/4 (at most 1 s).
+TASKCENTER_LOCAL_LEASE_TTL = env.float("TASKCENTER_LOCAL_LEASE_TTL", default=20.0)
+TASKCENTER_LOCAL_LEASE_KEY = env(
+    "TASKCENTER_LOCAL_LEASE_KEY", default="taskcenter:apscheduler:leader"
+)
+# How often the leader reads the admin's pause / resume / run now / trigger override:
+# a quarter of the 2 s budget, so a slow read still lands in time.
+TASKCENTER_LOCAL_CONTROL_INTERVAL = env.float("TASKCENTER_LOCAL_CONTROL_INTERVAL", default=0.5)
+# Finished runs are buffered and written in one INSERT this often (and kept in memory
+# while the database is away, up to TASKCENTER_LOCAL_RECORD_BUFFER rows).
+TASKCENTER_LOCAL_RECORD_INTERVAL = env.float("TASKCENTER_LOCAL_RECORD_INTERVAL", default=1.0)
+TASKCENTER_LOCAL_RECORD_BUFFER = env.int("TASKCENTER_LOCAL_RECORD_BUFFER", default=100_000)
+# On SIGTERM the leader waits this long for running jobs before it exits.
+TASKCENTER_LOCAL_SHUTDOWN_TIMEOUT = env.float("TASKCENTER_LOCAL_SHUTDOWN_TIMEOUT", default=30.0)
+# How often each run_apscheduler writes its heartbeat row (role, leader or not, next runs).
+TASKCENTER_LOCAL_HEARTBEAT_INTERVAL = env.float("TASKCENTER_LOCAL_HEARTBEAT_INTERVAL", default=5.0)
+# Local job runs older than this are deleted nightly, in batches.
+LOCAL_RUNS_RETENTION_DAYS = env.int("LOCAL_RUNS_RETENTION_DAYS", default=30)
 
 # --- AnyIO runtime (one manager per web process) ---------------------------------------
 

@@ -4,6 +4,7 @@ from django.conf import settings
 
 from jobs.logic.maintenance import (
     alerts_run_checks,
+    local_runs_delete_older_than,
     results_delete_older_than,
     sessions_clear_expired,
 )
@@ -33,3 +34,9 @@ def check_alerts() -> int:
 def roll_up_runs() -> None:
     """Roll the last hour's runs up for the operations page (which else does it on view)."""
     rollups_catch_up()
+
+
+@local_job("jobs.maintenance.purge_local_runs", trigger="cron", hour=3, minute=45, jitter=300)
+def purge_local_runs() -> int:
+    """Delete local job runs older than LOCAL_RUNS_RETENTION_DAYS, nightly, in batches."""
+    return local_runs_delete_older_than(days=settings.LOCAL_RUNS_RETENTION_DAYS)

@@ -1,4 +1,4 @@
-"""Housekeeping: expired sessions and old task results."""
+"""Housekeeping: expired sessions, old task results and old local job runs."""
 
 import logging
 from datetime import timedelta
@@ -13,6 +13,7 @@ from taskcenter.alerts.checks import (
 )
 from taskcenter.alerts.services import alerts_sweep
 from taskcenter.results.retention import PURGE_BATCH, results_purge
+from taskcenter.services.local_jobs import local_job_runs_purge
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +42,8 @@ def alerts_run_checks() -> int:
         + alerts_sweep()
     )
     return len(made)
+
+
+def local_runs_delete_older_than(*, days: int, batch: int = PURGE_BATCH) -> int:
+    """Delete local job runs recorded more than `days` ago, `batch` rows per statement."""
+    return local_job_runs_purge(older_than=timedelta(days=days), batch=batch)

@@ -8,7 +8,11 @@ from django.contrib import admin
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from taskcenter.admin import alerts, records  # noqa: F401  (alerts; API tokens, runs, dead letters)
+from taskcenter.admin import (
+    alerts,  # noqa: F401  (alert rules and the alerts sent)
+    local_jobs,  # noqa: F401  (local jobs and their runs)
+    records,  # noqa: F401  (API tokens, runs, dead letters)
+)
 from taskcenter.admin.audit import ScheduleChangeAdmin
 from taskcenter.admin.results import ResultAdmin
 from taskcenter.admin.schedules import ScheduleAdmin

@@ -2,16 +2,19 @@
 
 import asyncio
 import signal
+from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-from taskcenter.local.scheduler import LocalScheduler, serve
+from taskcenter.local.runner import LocalRunner
 
 
 class Command(BaseCommand):
     help = (
-        "Run the local maintenance jobs declared with @local_job on their triggers. "
-        "Run exactly one of these processes: APScheduler does not coordinate across processes."
+        "Run the local jobs declared with @local_job on their triggers. Any number of these "
+        "processes may run: the one holding the leader lease fires the jobs, the others "
+        "stand by and take over when it goes. Every run is recorded; the admin's "
+        "'Local jobs' page pauses, resumes, runs now and overrides triggers."
     )
 
     def add_arguments(self, parser):
@@ -22,18 +25,28 @@ class Command(BaseCommand):
             metavar="NAME",
             help="Schedule only this job (repeatable). Default: every local job.",
         )
+        parser.add_argument(
+            "--include",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="Also import this module of job definitions (repeatable).",
+        )
 
     def handle(self, *args, **options):
-        scheduler = LocalScheduler()
-        names = scheduler.load_catalog(options["jobs"])
-        self.stdout.write(f"local scheduler: {len(names)} job(s): {', '.join(names) or '-'}")
-        asyncio.run(_main(scheduler))
+        for module in options["include"]:
+            import_module(module)
+        runner = LocalRunner(names=options["jobs"])
+        self.stdout.write(
+            f"local scheduler: {len(runner.names)} job(s): {', '.join(runner.names) or '-'}"
+        )
+        asyncio.run(_main(runner))
         self.stdout.write("local scheduler stopped")
 
 
-async def _main(scheduler: LocalScheduler) -> None:
+async def _main(runner: LocalRunner) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(scheduler, stop)
+    await runner.serve(stop)
