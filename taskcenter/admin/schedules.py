@@ -6,6 +6,7 @@ Thin: forms validate through the schedule services, every write goes through the
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin, messages
@@ -22,7 +23,9 @@ from django.utils.translation import gettext_lazy
 from django_celery_beat.admin import PeriodicTaskAdmin as BeatPeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask
 
-from taskcenter.admin.forms import PauseForm, RunNowForm, ScheduleForm
+from taskcenter.admin import schedule_pages
+from taskcenter.admin.forms import ScheduleForm
+from taskcenter.admin.schedule_pages import result_link
 from taskcenter.beat.status import change_applied_at, schedule_missed_runs
 from taskcenter.selectors.jobs import celery_jobs_parameters
 from taskcenter.selectors.schedules import (
@@ -42,11 +45,6 @@ KIND_CLASSES = {kind: ("schedule-kind", f"kind-{kind}") for kind in SCHEDULE_KIN
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f} s" if value < 60 else f"{value / 60:.1f} min"
-
-
-def result_link(task_id: str) -> str:
-    url = reverse("admin:django_celery_results_taskresult_changelist") + f"?q={task_id}"
-    return format_html('<a href="{}">{}</a>', url, task_id)
 
 
 class ScheduleAdmin(BeatPeriodicTaskAdmin):
@@ -245,88 +243,23 @@ class ScheduleAdmin(BeatPeriodicTaskAdmin):
     # --- extra pages ----------------------------------------------------------------------
 
     def get_urls(self) -> list:
-        view = self.admin_site.admin_view
+        def page(func: Any) -> Any:
+            return self.admin_site.admin_view(functools.partial(func, self))
+
         return [
-            path("pause/", view(self.pause_view), name="taskcenter_schedule_pause"),
+            path("pause/", page(schedule_pages.pause), name="taskcenter_schedule_pause"),
             path(
                 "<path:object_id>/run-now/",
-                view(self.run_now_view),
+                page(schedule_pages.run_now),
                 name="taskcenter_schedule_run_now",
             ),
             path(
                 "<path:object_id>/resume/",
-                view(self.resume_view),
+                page(schedule_pages.resume),
                 name="taskcenter_schedule_resume",
             ),
             *super().get_urls(),
         ]
-
-    def run_now_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_run_permission(request):
-            raise PermissionDenied
-        task = get_object_or_404(PeriodicTask, pk=object_id)
-        form = RunNowForm(request.POST or None, task=task)
-        if request.method == "POST" and form.is_valid():
-            task_id = services.schedule_run_now(
-                user=request.user,
-                task=task,
-                args=form.cleaned_data["args"],
-                kwargs=form.cleaned_data["kwargs"],
-            )
-            self.message_user(
-                request, format_html(_("Sent {} now: {}"), task.name, result_link(task_id))
-            )
-            return HttpResponseRedirect(
-                reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "form": form,
-            "original": task,
-            "title": _("Run %(name)s now") % {"name": task.name},
-        }
-        return TemplateResponse(request, "admin/taskcenter/periodictask/run_now.html", context)
-
-    def pause_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        ids = [int(x) for x in request.GET.get("ids", "").split(",") if x.isdigit()]
-        tasks = list(PeriodicTask.objects.filter(pk__in=ids))
-        form = PauseForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                for task in tasks:
-                    services.schedule_pause(
-                        user=request.user, task=task, until=form.cleaned_data["until"]
-                    )
-            except ValidationError as exc:
-                form.add_error("until", exc.message_dict.get("until", exc.messages))
-            else:
-                self.message_user(
-                    request, _("%(count)d schedule(s) paused.") % {"count": len(tasks)}
-                )
-                return HttpResponseRedirect(
-                    reverse("admin:django_celery_beat_periodictask_changelist")
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "form": form,
-            "tasks": tasks,
-            "title": _("Pause schedules"),
-        }
-        return TemplateResponse(request, "admin/taskcenter/periodictask/pause.html", context)
-
-    def resume_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if request.method != "POST" or not self.has_change_permission(request):
-            raise PermissionDenied
-        task = get_object_or_404(PeriodicTask, pk=object_id)
-        services.schedule_resume(user=request.user, task=task)
-        self.message_user(request, _("%(name)s resumed.") % {"name": task.name})
-        return HttpResponseRedirect(
-            reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
-        )
 
     def changeform_view(
         self,
