@@ -39,16 +39,18 @@ def test_worker_heartbeat_row_reports_queues_concurrency_running_jobs_and_stop(t
             what="a queue depth sample",
         )
 
-        run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 4, "steps": 2})
+        # Long enough to be seen running between two beats however slowly a loaded machine
+        # starts it; the deadlines fit a loaded 2-core CI machine, not a quiet one.
+        run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 8, "steps": 2})
         busy = wait_for(
             lambda: ProcessHeartbeat.objects.filter(
                 ident=f"worker:{node}", details__jobs_running=1
             ).first(),
-            timeout=30,
+            timeout=90,
             what="the heartbeat to show the running job",
         )
         assert busy.details["running"] == ["jobs.demo.slow"]
-        wait_for(lambda: dispatch.status(run.id) == "SUCCESS", timeout=30, what="the slow run")
+        wait_for(lambda: dispatch.status(run.id) == "SUCCESS", timeout=90, what="the slow run")
     finally:
         proc.stop()
 
