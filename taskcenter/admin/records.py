@@ -6,8 +6,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
-from taskcenter.catalog import JobArgumentsError, UnknownJobError
+from taskcenter.admin.forms import delivery_label
+from taskcenter.catalog import JobArgumentsError, UnknownJobError, get_job
 from taskcenter.models import ApiToken, DeadLetter, Run
 from taskcenter.services.dead_letters import dead_letters_discard, dead_letters_requeue
 from taskcenter.services.runs import BrokerUnavailableError, run_status
@@ -60,16 +62,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "job", "state", "progress", "attempts", "user", "created_at"]
+    list_display = [
+        "id",
+        "job",
+        "delivery",
+        "state",
+        "progress",
+        "attempts",
+        "user",
+        "created_at",
+    ]
     list_filter = ["job"]
     search_fields = ["id", "job"]
-    readonly_fields = [f.name for f in Run._meta.fields] + ["state", "progress"]
+    readonly_fields = [f.name for f in Run._meta.fields] + ["delivery", "state", "progress"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Run | None = None) -> bool:
         return False
+
+    @admin.display(description=_("delivery"))
+    def delivery(self, obj: Run) -> str:
+        try:
+            return delivery_label(get_job(obj.job))
+        except UnknownJobError:
+            return ""
 
     @admin.display(description="state")
     def state(self, obj: Run) -> str:

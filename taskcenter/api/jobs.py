@@ -31,6 +31,8 @@ def _job_out(request: HttpRequest, job: Job) -> JobOut:
         queue=job.queue,
         description=job.description,
         retry=retry,
+        idempotent=job.idempotent if celery else None,
+        delivery=str(job.delivery) if job.delivery else None,
         parameters=job.parameters_schema(),
         can_trigger=celery and job_can_trigger(user=request.auth, job=job),
         trigger_url=reverse("api:trigger_job", args=[job.name]) if celery else None,

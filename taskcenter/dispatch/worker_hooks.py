@@ -1,7 +1,10 @@
 """Worker-side receivers that keep run records and the dead-letter store up to date.
 
 They only adapt Celery's signal arguments and call one service each; `apps.py` imports
-this module so every process that runs tasks has them connected.
+this module so every process that runs tasks has them connected. `on_received` makes a
+revoke durable across every worker: a worker's own revoked set lives in its memory and
+state file, so a worker started after the revoke would run the run; the run record's
+`revoke_requested_at` is checked as each message arrives instead.
 """
 
 from __future__ import annotations
@@ -10,12 +13,34 @@ import logging
 from typing import Any
 
 from celery import signals
-from django.db import DatabaseError
+from celery.worker import state as worker_state
+from django.db import DatabaseError, close_old_connections
 
 from taskcenter.services.dead_letters import dead_letter_record
-from taskcenter.services.runs import run_record_attempt, run_record_failure
+from taskcenter.services.runs import run_record_attempt, run_record_failure, run_revoke_requested
 
 logger = logging.getLogger(__name__)
+
+
+@signals.task_received.connect(weak=False)
+def on_received(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """Discard a run revoked through the API, whichever worker receives it and when.
+
+    Adding the id to the worker's revoked set makes Celery itself discard the run before
+    it starts (state REVOKED, message acknowledged), as for a revoke it was sent.
+    """
+    task_id = getattr(request, "id", None)
+    if not task_id or request.name.startswith("celery."):
+        return
+    try:
+        revoked = run_revoke_requested(run_id=task_id)
+    except DatabaseError:
+        # The database is away: the worker's own revoked set still applies.
+        logger.warning("could not check whether %s was revoked", task_id, exc_info=True)
+        close_old_connections()
+        return
+    if revoked:
+        worker_state.revoked.add(task_id)
 
 
 @signals.task_prerun.connect(weak=False)

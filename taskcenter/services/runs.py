@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
@@ -80,7 +81,9 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     queues = {q.name for q in settings.CELERY_TASK_QUEUES}
-    limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    limit = settings.TASKCENTER_MAX_COUNTDOWN
+    held = {"limit": limit}
+    expires_limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
     now = timezone.now()
     for key, value in options.items():
         if value is None:
@@ -88,13 +91,26 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
         if key == "queue" and value not in queues:
             errors[key] = f"unknown queue; one of {', '.join(sorted(queues))}"
         elif key == "countdown" and not 0 <= value <= limit:
-            errors[key] = f"must be between 0 and {limit} seconds"
+            errors[key] = (
+                gettext(
+                    "must be between 0 and %(limit)d seconds: the broker delivers a message it "
+                    "has held longer again (use a one-off schedule for a later run)"
+                )
+                % held
+            )
         elif key == "eta" and not (value.tzinfo and 0 <= (value - now).total_seconds() <= limit):
-            errors[key] = f"must be a timezone-aware time within {limit} seconds from now"
+            errors[key] = (
+                gettext(
+                    "must be a timezone-aware time within %(limit)d seconds from now: the broker "
+                    "delivers a message it has held longer again (use a one-off schedule for a "
+                    "later run)"
+                )
+                % held
+            )
         elif key == "priority" and not 0 <= value <= MAX_PRIORITY:
             errors[key] = f"must be between 0 and {MAX_PRIORITY}"
-        elif key == "expires" and not 0 < value <= limit:
-            errors[key] = f"must be between 1 and {limit} seconds"
+        elif key == "expires" and not 0 < value <= expires_limit:
+            errors[key] = f"must be between 1 and {expires_limit} seconds"
         clean[key] = value
     if errors:
         raise JobArgumentsError(errors)
@@ -238,8 +254,9 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     """Revoke `run`; return what happened: "revoked", "revoke requested" or "already finished".
 
     A queued run never starts. A running one is only stopped with `terminate` (SIGTERM);
-    without it the worker finishes it, hence "revoke requested". Workers persist revoked
-    ids in their state file (CELERY_WORKER_STATE_DB), so a restart does not forget them.
+    without it the worker finishes it, hence "revoke requested". The request is stored on
+    the run record, which every worker checks as a message arrives, so a worker started
+    after the revoke (or one the broadcast missed) discards the run too.
     """
     job_triggerable(user=user, name=run.job)
     state = run_status(run=run).state
@@ -253,6 +270,11 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     if state in RUNNING_STATES:
         return "terminate requested" if terminate else "revoke requested"
     return "revoked"
+
+
+def run_revoke_requested(*, run_id: str) -> bool:
+    """Worker side, as a run's message arrives: whether a revoke was asked for it."""
+    return Run.objects.filter(id=run_id, revoke_requested_at__isnull=False).exists()
 
 
 def run_record_attempt(*, task_id: str, attempt: int) -> None:
