@@ -1,0 +1,180 @@
+"""Fault-test servers and workers: a private redis-server and workers bound to it.
+
+Every fault test talks to services it started itself (its own `redis-server` on a free
+port, with its own directory), so stopping or killing one never disturbs the machine's
+shared services or the rest of the suite. Workers run with short time limits and a short
+visibility timeout, so a lost run reappears in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django_celery_results.models import TaskResult
+
+from config.celery import app
+from tests.conftest import ROOT, Proc, child_env, wait_for
+
+#: The queue only the fault tests' jobs use (tests.faults.tasks).
+QUEUE = "faults"
+#: The fault workers' settings: a lost run reappears after VISIBILITY + RESTORE seconds.
+TIME_LIMIT = 8
+VISIBILITY = 10
+RESTORE_INTERVAL = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of the test's own: free port, own directory, append-only file on."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]
+        self.proc = subprocess.Popen(argv, cwd=self.dir, start_new_session=True)
+        wait_for(self._answers, timeout=20, what="the test's redis-server to answer")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private, persistent redis-server for one test."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir)
+    server.start()
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def fault_env(broker_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a fault test's worker: its own broker, short limits."""
+    return child_env(
+        REDIS_URL=broker_url,
+        CELERY_TASK_TIME_LIMIT=str(TIME_LIMIT),
+        CELERY_TASK_SOFT_TIME_LIMIT=str(TIME_LIMIT - 1),
+        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
+        CELERY_UNACKED_RESTORE_INTERVAL=str(RESTORE_INTERVAL),
+        TASKCENTER_RESULT_STARTED_DELAY="0",
+        **overrides,
+    )
+
+
+def start_fault_worker(
+    tmp: Path, broker_url: str, *, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Proc:
+    """Start a prefork worker on `broker_url` consuming the faults queue; wait until ready."""
+    name = f"fault-{uuid.uuid4().hex[:8]}"
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "INFO",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "-Q",
+        QUEUE,
+        "-I",
+        "tests.faults.tasks",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+        "--statedb",
+        str(tmp / f"{name}.state"),
+    ]
+    proc = Proc(argv, tmp / f"{name}.log", env or fault_env(broker_url))
+
+    def ready() -> bool:
+        if proc.popen.poll() is not None:
+            pytest.fail(f"worker exited early:\n{proc.output()[-3000:]}")
+        return " ready." in proc.output()
+
+    wait_for(ready, timeout=90, what="the fault worker to be ready")
+    return proc
+
+
+def kill_worker(proc: Proc) -> None:
+    """SIGKILL a whole worker: its main process and every pool child."""
+    os.killpg(proc.popen.pid, signal.SIGKILL)
+    proc.popen.wait(30)
+    proc.stop()
+
+
+def send(broker_url: str, name: str, **kwargs: Any) -> str:
+    """Publish one run of the test job `name` to `broker_url`; return its id."""
+    task_id = str(uuid.uuid4())
+    with app.connection_for_write(broker_url) as conn:
+        app.send_task(name, kwargs=kwargs, task_id=task_id, queue=QUEUE, connection=conn)
+    return task_id
+
+
+def count(server: RedisServer, what: str, task_id: str) -> int:
+    """How often run `task_id` has `what` ("started" or "done") according to the job."""
+    return int(server.client().get(f"faults:{what}:{task_id}") or 0)
+
+
+def result_row(task_id: str, *states: str) -> TaskResult | None:
+    """The run's result row once it is in one of `states`."""
+    return TaskResult.objects.filter(task_id=task_id, status__in=states).first()
+
+
+__all__ = ["ROOT"]
