@@ -215,8 +215,15 @@ _restore_interval = env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10)
 # is dead-lettered instead of running again (taskcenter.dispatch.task_base).
 TASKCENTER_MAX_DELIVERIES = env.int("TASKCENTER_MAX_DELIVERIES", default=3)
 
+# A broker message larger than this is refused unrun (bytes of its encoded body).
+TASKCENTER_MAX_MESSAGE_BYTES = env.int("TASKCENTER_MAX_MESSAGE_BYTES", default=4 * 1024 * 1024)
+# The worker's consumer records a message whose body it could not decode.
+CELERY_WORKER_CONSUMER = "taskcenter.dispatch.consumer:Consumer"
+
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, refusing (and recording) messages no process here sent.
+    CELERY_BROKER_TRANSPORT = "taskcenter.dispatch.redis_transport:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _visibility_timeout,
         # Sweep every interval (not every tenth one), so a lost run reappears at most

@@ -15,7 +15,9 @@ from typing import Any
 from celery import signals
 from celery.worker import state as worker_state
 from django.db import DatabaseError, close_old_connections
+from django.utils.translation import gettext
 
+from taskcenter.dispatch.refusals import refusal_record
 from taskcenter.services.dead_letters import dead_letter_record
 from taskcenter.services.runs import run_record_attempt, run_record_failure, run_revoke_requested
 
@@ -41,6 +43,23 @@ def on_received(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
         return
     if revoked:
         worker_state.revoked.add(task_id)
+
+
+@signals.task_unknown.connect(weak=False)
+def on_unknown(
+    sender: Any = None, name: str | None = None, id: str | None = None, **kwargs: Any
+) -> None:
+    """Record a message naming a task this worker does not know (it is never run)."""
+    refusal_record(reason=gettext("no such task in the catalog"), task_id=id, job=name)
+
+
+@signals.task_rejected.connect(weak=False)
+def on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **kwargs: Any) -> None:
+    """Record a message Celery refused as invalid (a pickle payload on RabbitMQ, say)."""
+    headers = getattr(message, "headers", None)
+    headers = headers if isinstance(headers, dict) else {}
+    reason = f"{type(exc).__name__}: {exc}" if exc is not None else gettext("not a task message")
+    refusal_record(reason=reason[:500], task_id=headers.get("id"), job=headers.get("task"))
 
 
 @signals.task_prerun.connect(weak=False)

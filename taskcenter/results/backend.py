@@ -47,6 +47,17 @@ def _enqueued_at(request: Any, default: datetime) -> datetime:
         return default
 
 
+#: MySQL/MariaDB client and server errors that mean the connection, not the statement,
+#: failed: can't connect (2002, 2003), server gone or lost (2006, 2013, 2055), server
+#: shutting down (1053), connection killed (1927, 4031).
+CONNECTION_LOST_CODES = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031})
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in CONNECTION_LOST_CODES
+
+
 class ReconnectingDatabaseBackend(DatabaseBackend):
     """DatabaseBackend that stores a result again when the database connection was lost.
 
@@ -57,7 +68,9 @@ class ReconnectingDatabaseBackend(DatabaseBackend):
     """
 
     def exception_safe_to_retry(self, exc: Exception) -> bool:
-        if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, InterfaceError) or (
+            isinstance(exc, OperationalError) and _connection_lost(exc)
+        ):
             for conn in connections.all(initialized_only=True):
                 conn.close()
             return True
