@@ -22,16 +22,31 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.CELERY_BROKER_URL)
 
 
+def _count(key: str, pid: bool = False) -> None:
+    """Count in the broker's Redis, waiting out a broker restart (up to a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            pipe = _redis().pipeline()
+            if pid:
+                pipe.set(key.replace(":started:", ":pid:"), os.getpid())
+            pipe.incr(key)
+            pipe.execute()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _started() -> str:
     task_id = current_task.request.id
-    client = _redis()
-    client.set(f"faults:pid:{task_id}", os.getpid())
-    client.incr(f"faults:started:{task_id}")
+    _count(f"faults:started:{task_id}", pid=True)
     return task_id
 
 
 def _done(task_id: str) -> None:
-    _redis().incr(f"faults:done:{task_id}")
+    _count(f"faults:done:{task_id}")
 
 
 @celery_job("tests.faults.work_idempotent", queue="faults", idempotent=True)
