@@ -23,6 +23,7 @@ import redis
 from django_celery_results.models import TaskResult
 
 from config.celery import app
+from tests.beat.conftest import beats, outbox  # noqa: F401  (the beat fault tests' fixtures)
 from tests.conftest import ROOT, Proc, child_env, wait_for
 
 #: The queue only the fault tests' jobs use (tests.faults.tasks).
