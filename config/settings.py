@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -220,7 +221,23 @@ TASKCENTER_MAX_MESSAGE_BYTES = env.int("TASKCENTER_MAX_MESSAGE_BYTES", default=4
 # The worker's consumer records a message whose body it could not decode.
 CELERY_WORKER_CONSUMER = "taskcenter.dispatch.consumer:Consumer"
 
-if REDIS_URL:
+# The broker: BROKER_URL (amqp:// for RabbitMQ) when set, else REDIS_URL, else the embedded
+# filesystem broker. Redis stays the beat lease and rate-limit store either way.
+BROKER_URL = env("BROKER_URL", default="")
+_amqp = BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+
+if _amqp:
+    CELERY_BROKER_URL = BROKER_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # The broker confirms each publish: a 202 means RabbitMQ has the message.
+        "confirm_publish": True,
+        "confirm_timeout": 5,
+        "connect_timeout": 5,
+        "socket_keepalive": True,
+    }
+elif BROKER_URL:
+    raise ImproperlyConfigured("BROKER_URL must be an amqp:// URL (or unset for REDIS_URL)")
+elif REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # kombu's Redis transport, refusing (and recording) messages no process here sent.
     CELERY_BROKER_TRANSPORT = "taskcenter.dispatch.redis_transport:Transport"
@@ -307,9 +324,15 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 # Queues: `default` takes every job that names none. A job's queue is declared once, in
 # its `@celery_job(queue=...)` (Celery applies a task's own `queue` option as a route).
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# On RabbitMQ the queues are durable quorum queues: replicated, and a message whose
+# consumer is lost goes back at once (no visibility timeout).
+_queue_arguments = {"x-queue-type": "quorum"} if _amqp else None
 CELERY_TASK_QUEUES = [
-    Queue(name, Exchange(name), routing_key=name) for name in ("default", "reports", "email")
+    Queue(name, Exchange(name), routing_key=name, durable=True, queue_arguments=_queue_arguments)
+    for name in ("default", "reports", "email")
 ]
+if _amqp:
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
 CELERY_WORKER_QUEUES = env.list(
     "CELERY_WORKER_QUEUES", default=[q.name for q in CELERY_TASK_QUEUES]
 )

@@ -20,9 +20,12 @@ from typing import Any
 
 import pytest
 import redis
+from django.conf import settings
 from django_celery_results.models import TaskResult
+from kombu import Connection, Exchange, Queue
 
 from config.celery import app
+from tests.api.conftest import make_user, token_for  # noqa: F401  (the web fault tests' fixtures)
 from tests.beat.conftest import beats, outbox  # noqa: F401  (the beat fault tests' fixtures)
 from tests.conftest import ROOT, Proc, child_env, wait_for
 
@@ -99,10 +102,19 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop(signal.SIGKILL)
 
 
+def is_amqp(url: str) -> bool:
+    return url.startswith("amqp://")
+
+
 def fault_env(broker_url: str, **overrides: str) -> dict[str, str]:
-    """The environment of a fault test's worker: its own broker, short limits."""
+    """The environment of a fault test's worker: its own broker, short limits.
+
+    On RabbitMQ the broker is BROKER_URL, and Redis (the suite's) only keeps the jobs'
+    counts; on Redis the test's own server is both.
+    """
+    broker = {"BROKER_URL": broker_url} if is_amqp(broker_url) else {"REDIS_URL": broker_url}
     return child_env(
-        REDIS_URL=broker_url,
+        **broker,
         CELERY_TASK_TIME_LIMIT=str(TIME_LIMIT),
         CELERY_TASK_SOFT_TIME_LIMIT=str(TIME_LIMIT - 1),
         CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
@@ -160,15 +172,42 @@ def kill_worker(proc: Proc) -> None:
     proc.stop()
 
 
+def fault_queue(broker_url: str) -> Queue:
+    """The faults queue as the worker declares it (a quorum queue on RabbitMQ)."""
+    arguments = {"x-queue-type": "quorum"} if is_amqp(broker_url) else None
+    return Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE, durable=True, queue_arguments=arguments)
+
+
 def send(broker_url: str, name: str, **kwargs: Any) -> str:
-    """Publish one run of the test job `name` to `broker_url`; return its id."""
+    """Publish one run of the test job `name` to `broker_url`; return its id.
+
+    Celery's own message (protocol 2, JSON), published with kombu on a plain connection:
+    this process's settings name another broker and transport.
+    """
     task_id = str(uuid.uuid4())
-    with app.connection_for_write(broker_url) as conn:
-        app.send_task(name, kwargs=kwargs, task_id=task_id, queue=QUEUE, connection=conn)
+    headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
+    queue = fault_queue(broker_url)
+    with Connection(broker_url) as conn, conn.Producer(serializer="json") as producer:
+        producer.publish(
+            body,
+            exchange=queue.exchange,
+            routing_key=QUEUE,
+            headers=headers,
+            declare=[queue],
+            retry=True,
+            **properties,
+        )
     return task_id
 
 
-def count(server: RedisServer, what: str, task_id: str) -> int:
+class SuiteRedis:
+    """The suite's Redis, where jobs on a RabbitMQ broker keep their counts."""
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def count(server: RedisServer | SuiteRedis, what: str, task_id: str) -> int:
     """How often run `task_id` has `what` ("started" or "done") according to the job."""
     return int(server.client().get(f"faults:{what}:{task_id}") or 0)
 
@@ -179,3 +218,36 @@ def result_row(task_id: str, *states: str) -> TaskResult | None:
 
 
 __all__ = ["ROOT"]
+
+
+class RabbitVhost:
+    """A private vhost on the machine's RabbitMQ node (never stopped), deleted afterwards."""
+
+    def __init__(self) -> None:
+        self.name = f"tc-faults-{uuid.uuid4().hex[:8]}"
+        self.url = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+
+    def create(self) -> None:
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def delete(self) -> None:
+        _rabbitmqctl("delete_vhost", self.name)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=60, capture_output=True)
+
+
+@pytest.fixture
+def rabbit_vhost() -> Iterator[RabbitVhost]:
+    """A private RabbitMQ vhost for one test."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            pass
+    except OSError as exc:
+        pytest.fail(f"RabbitMQ at 127.0.0.1:5672 does not answer: {exc}")
+    vhost = RabbitVhost()
+    vhost.create()
+    yield vhost
+    vhost.delete()

@@ -1,8 +1,8 @@
 """Jobs only the fault tests' workers import (`celery worker -I tests.faults.tasks`).
 
-Each one counts its starts and ends in the broker's Redis (`faults:started:<id>`,
-`faults:done:<id>`) and leaves its process id, so a test can kill the right process and
-then tell how often the run really ran.
+Each one counts its starts and ends in Redis (REDIS_URL, the broker itself on Redis:
+`faults:started:<id>`, `faults:done:<id>`) and leaves its process id, so a test can kill
+the right process and then tell how often the run really ran.
 """
 
 import os
@@ -19,11 +19,11 @@ from taskcenter.catalog import celery_job
 
 @cache
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def _count(key: str, pid: bool = False) -> None:
-    """Count in the broker's Redis, waiting out a broker restart (up to a minute)."""
+    """Count in Redis, waiting out a broker restart (up to a minute)."""
     deadline = time.monotonic() + 60
     while True:
         try:
