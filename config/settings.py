@@ -313,7 +313,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)
 CELERY_WORKER_POOL = env("CELERY_WORKER_POOL", default="prefork")
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
-# Revokes live in worker memory; the state file keeps them across a worker restart.
+# Revokes live in worker memory; the state file keeps them across a worker restart (and
+# every worker also checks the run record, taskcenter.dispatch.worker_hooks.on_received).
 # `%n` is the node name, so two workers on one host do not share a file.
 CELERY_WORKER_STATE_DB = env("CELERY_WORKER_STATE_DB", default="") or str(
     VAR_DIR / "worker-%n.state"
