@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django_celery_results.models import TaskResult
 from kombu import Connection, Exchange, Queue
 
@@ -113,15 +114,14 @@ def fault_env(broker_url: str, **overrides: str) -> dict[str, str]:
     counts; on Redis the test's own server is both.
     """
     broker = {"BROKER_URL": broker_url} if is_amqp(broker_url) else {"REDIS_URL": broker_url}
-    return child_env(
-        **broker,
-        CELERY_TASK_TIME_LIMIT=str(TIME_LIMIT),
-        CELERY_TASK_SOFT_TIME_LIMIT=str(TIME_LIMIT - 1),
-        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
-        CELERY_UNACKED_RESTORE_INTERVAL=str(RESTORE_INTERVAL),
-        TASKCENTER_RESULT_STARTED_DELAY="0",
-        **overrides,
-    )
+    defaults = {
+        "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
+        "CELERY_TASK_SOFT_TIME_LIMIT": str(TIME_LIMIT - 1),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+        "CELERY_UNACKED_RESTORE_INTERVAL": str(RESTORE_INTERVAL),
+        "TASKCENTER_RESULT_STARTED_DELAY": "0",
+    }
+    return child_env(**{**broker, **defaults, **overrides})
 
 
 def start_fault_worker(
@@ -251,3 +251,99 @@ def rabbit_vhost() -> Iterator[RabbitVhost]:
     vhost.create()
     yield vhost
     vhost.delete()
+
+
+class MariaDB:
+    """A mariadbd of the test's own: fresh data directory, free port, the test schema."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.name = "tc_faults"
+        self.url = f"mysql://root:@127.0.0.1:{self.port}/{self.name}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={workdir / 'data'}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        argv = [
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={self.dir / 'data'}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.dir / 'mysqld.sock'}",
+            "--user=root",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+        ]
+        log = (self.dir / "mariadbd.log").open("ab")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        wait_for(self._answers, timeout=60, what="the test's mariadbd to answer")
+
+    def _answers(self) -> bool:
+        done = self.sql("SELECT 1", check=False)
+        return done.returncode == 0
+
+    def sql(self, statement: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", "-N", "-e", statement],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
+        )
+
+    def copy_schema(self) -> None:
+        """Create the database with the suite's test schema (tables and triggers, no rows)."""
+        source = connection.settings_dict
+        dump = subprocess.run(
+            [
+                "mariadb-dump",
+                "-uroot",
+                f"-h{source['HOST'] or '127.0.0.1'}",
+                f"-P{source['PORT'] or 3306}",
+                "--no-data",
+                str(source["NAME"]),
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        self.sql(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
+        subprocess.run(
+            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", self.name],
+            input=dump,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(60)
+        self.proc = None
+
+
+@pytest.fixture
+def own_mariadb(tmp_path: Path) -> Iterator[MariaDB]:
+    """A private mariadbd with the test schema, for a test that stops the database."""
+    workdir = tmp_path / "mariadb"
+    workdir.mkdir()
+    server = MariaDB(workdir)
+    server.start()
+    server.copy_schema()
+    yield server
+    server.stop()
