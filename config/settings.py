@@ -252,7 +252,8 @@ elif REDIS_URL:
         "socket_connect_timeout": 5,
         "socket_keepalive": True,
         "health_check_interval": 30,
-        "retry_on_timeout": True,
+        # No retry_on_timeout: kombu then stops batching publishes (a retried pipeline could
+        # write its messages twice).
     }
 else:
     _broker_dir = VAR_DIR / "broker"
