@@ -165,3 +165,87 @@ def _start_default_worker(tmp, broker_url: str) -> Proc:
     proc = Proc(argv, tmp / "default-worker.log", fault_env(broker_url))
     wait_for(lambda: " ready." in proc.output(), timeout=90, what="the default-queue worker")
     return proc
+
+
+def test_hostile_messages_on_rabbitmq_are_refused_recorded_and_never_run(rabbit_vhost, tmp_path):
+    import pickle
+    import uuid
+
+    from kombu import Connection
+
+    from taskcenter.models import DeadLetter
+    from tests.faults.conftest import QUEUE, fault_queue
+    from tests.faults.test_hostile_messages import _headers, _Shell
+
+    marker = tmp_path / "pwned"
+    job = "tests.faults.work_once"
+    hostile = {
+        "pickle": (pickle.dumps(([_Shell(str(marker))], {}, {})), "application/x-python-serialize"),
+        "unknown task": (b'[[], {"seconds": 0}, {}]', "application/json"),
+        "malformed JSON body": (b'{"kwargs": {', "application/json"),
+    }
+    headers = {what: _headers(job) for what in hostile}
+    headers["unknown task"]["task"] = "evil.unknown"
+    worker = start_fault_worker(tmp_path, rabbit_vhost.url, concurrency=1)
+    try:
+        # Given hostile messages published straight to the worker's quorum queue
+        queue = fault_queue(rabbit_vhost.url)
+        with Connection(rabbit_vhost.url) as conn, conn.Producer() as producer:
+            for what, (body, content_type) in hostile.items():
+                producer.publish(
+                    body,
+                    exchange=queue.exchange,
+                    routing_key=QUEUE,
+                    headers=headers[what],
+                    content_type=content_type,
+                    content_encoding="binary" if "pickle" in what else "utf-8",
+                    declare=[queue],
+                    correlation_id=str(uuid.uuid4()),
+                )
+        after = send(rabbit_vhost.url, job)
+
+        # Then the worker keeps consuming, and each one is refused, recorded and never run
+        wait_for(lambda: result_row(after, "SUCCESS"), timeout=60, what="the real run")
+        refused = DeadLetter.objects.filter(exception_type="RefusedMessage")
+        wait_for(lambda: refused.count() >= len(hostile), timeout=30, what="the records")
+        messages = list(refused.values_list("message", flat=True))
+        for what in hostile:
+            assert any(headers[what]["id"] in m for m in messages), (what, messages)
+        assert not marker.exists()
+        counts = SuiteRedis()
+        assert all(count(counts, "started", h["id"]) == 0 for h in headers.values())
+        assert worker.popen.poll() is None
+    finally:
+        worker.stop()
+
+
+def test_sigterm_on_rabbitmq_finishes_the_running_job_and_leaves_queued_ones(
+    rabbit_vhost, tmp_path
+):
+    counts = SuiteRedis()
+    worker = start_fault_worker(tmp_path, rabbit_vhost.url, concurrency=1)
+    try:
+        # Given a long at-most-once job running and three more queued behind it
+        running = send(rabbit_vhost.url, "tests.faults.work_once", seconds=4)
+        wait_for(lambda: count(counts, "started", running) == 1, timeout=60, what="start")
+        queued = [send(rabbit_vhost.url, "tests.faults.work_once") for _ in range(3)]
+
+        # When the worker gets SIGTERM mid-job
+        worker.popen.terminate()
+        assert worker.popen.wait(60) == 0
+
+        # Then the running job finished and none of the queued ones ran
+        assert result_row(running, "SUCCESS") is not None
+        assert all(count(counts, "started", q) == 0 for q in queued)
+    finally:
+        worker.stop()
+
+    # And after the restart every queued job runs once, and the finished one not again
+    worker = start_fault_worker(tmp_path, rabbit_vhost.url, concurrency=1)
+    try:
+        for task_id in queued:
+            wait_for(lambda t=task_id: result_row(t, "SUCCESS"), timeout=60, what="queued run")
+        assert [count(counts, "started", q) for q in queued] == [1, 1, 1]
+        assert count(counts, "started", running) == 1
+    finally:
+        worker.stop()
