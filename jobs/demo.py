@@ -9,19 +9,19 @@ from jobs.logic import demo
 from taskcenter.catalog import RetryPolicy, aio_job, celery_job
 
 
-@celery_job("jobs.demo.add")
+@celery_job("jobs.demo.add", idempotent=True)
 def add(x: int, y: int) -> int:
     """Add two integers (a building block for chains and chords)."""
     return demo.numbers_add(x=x, y=y)
 
 
-@celery_job("jobs.demo.total")
+@celery_job("jobs.demo.total", idempotent=True)
 def total(values: list[int]) -> int:
     """Sum a list of integers (a chord callback receives its header's results here)."""
     return demo.numbers_sum(values=values)
 
 
-@celery_job("jobs.demo.slow")
+@celery_job("jobs.demo.slow", idempotent=True)
 def slow(
     seconds: Annotated[float, Field(ge=0, le=60)] = 2.0,
     steps: Annotated[int, Field(ge=1, le=100)] = 4,

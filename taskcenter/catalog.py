@@ -2,7 +2,8 @@
 
 Jobs are declared in `jobs/` with one decorator per runtime (`celery_job`, `local_job`,
 `aio_job`). The catalog records each job's name, runtime, queue, description, retry
-policy and parameters (from the function's type hints), so the admin, the API and the
+policy, delivery promise (at-least-once for idempotent Celery jobs, at-most-once for the
+others) and parameters (from the function's type hints), so the admin, the API and the
 schedulers validate arguments against the same signature before anything is enqueued.
 """
 
@@ -29,6 +30,15 @@ class Runtime(enum.StrEnum):
     CELERY = "celery"
     LOCAL = "local"
     AIO = "aio"
+
+
+class Delivery(enum.StrEnum):
+    """What the task center promises about a Celery job's runs when a worker is lost."""
+
+    #: Acknowledged after the run; a run whose worker is lost is delivered again.
+    AT_LEAST_ONCE = "at-least-once"
+    #: Acknowledged when the run starts; a run whose worker is lost fails with the reason.
+    AT_MOST_ONCE = "at-most-once"
 
 
 @dataclass(frozen=True)
@@ -78,11 +88,19 @@ class Job:
     retry: RetryPolicy | None = None
     trigger: LocalTrigger | None = None
     task: Any = None
+    idempotent: bool = False
     params_model: type[pydantic.BaseModel] = field(default=None, repr=False)  # type: ignore[assignment]
 
     @property
     def param_names(self) -> list[str]:
         return list(self.params_model.model_fields)
+
+    @property
+    def delivery(self) -> Delivery | None:
+        """At-least-once for an idempotent Celery job, at-most-once for another; None otherwise."""
+        if self.runtime != Runtime.CELERY:
+            return None
+        return Delivery.AT_LEAST_ONCE if self.idempotent else Delivery.AT_MOST_ONCE
 
     @property
     def permission_codename(self) -> str:
@@ -219,17 +237,28 @@ def celery_job(
     *,
     queue: str | None = None,
     retry: RetryPolicy | None = None,
+    idempotent: bool = False,
     description: str | None = None,
     **task_options: Any,
 ) -> Callable[[Callable[..., Any]], Any]:
     """Declare a Celery job: register a shared task under a stable `name` and catalog it.
 
     The name is explicit because beat and the results table store it. `retry` becomes
-    Celery's own `autoretry_for`/`retry_backoff`/`retry_jitter` options.
+    Celery's own `autoretry_for`/`retry_backoff`/`retry_jitter` options. `idempotent=True`
+    (running it twice does no harm) makes it at-least-once: acknowledged after the run and
+    delivered again when its worker is lost, up to `TASKCENTER_MAX_DELIVERIES` times. Any
+    other job is at-most-once: acknowledged as it starts, failed with the reason when its
+    worker is lost.
     """
 
     def decorate(func: Callable[..., Any]) -> Any:
-        options = dict(task_options)
+        # Imported here: the dispatch package imports this module.
+        from taskcenter.dispatch.task_base import CatalogTask
+
+        options = {"base": CatalogTask, **task_options}
+        options.update(
+            acks_late=idempotent, reject_on_worker_lost=idempotent, idempotent=idempotent
+        )
         if queue:
             options["queue"] = queue
         if retry is not None:
@@ -250,6 +279,7 @@ def celery_job(
                 queue=queue,
                 retry=retry,
                 task=task,
+                idempotent=idempotent,
                 params_model=_params_model(func, name),
             )
         )

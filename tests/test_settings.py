@@ -129,7 +129,7 @@ def test_fast_paths_off_turns_every_switch_back_to_the_stock_library(tmp_path):
     fast = settings_in_child(code, **mysql)
 
     assert stock == {
-        "results": "django-db",
+        "results": "taskcenter.results.backend.ReconnectingDatabaseBackend",
         "switches": [False, False, False, False],
         "started_delay": 0.0,
     }

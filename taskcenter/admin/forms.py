@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PERIOD_CHOICES, SOLAR_SCHEDULES, PeriodicTask
 
-from taskcenter.catalog import Runtime, all_jobs
+from taskcenter.catalog import Delivery, Job, Runtime, all_jobs
 from taskcenter.services.schedule_specs import CRON_FIELDS, SCHEDULE_KINDS, spec_clean
 
 #: The schedule kinds as the form names them.
@@ -27,14 +27,21 @@ KIND_LABELS = {
 }
 
 
+def delivery_label(job: Job) -> str:
+    """The job's delivery promise in words (at-least-once or at-most-once)."""
+    if job.delivery == Delivery.AT_LEAST_ONCE:
+        return str(_("at-least-once (idempotent)"))
+    return str(_("at-most-once"))
+
+
 def _job_choices() -> list[tuple[str, str]]:
-    return [("", "---------")] + [
-        (
-            job.name,
-            f"{job.name} — {job.description.splitlines()[0]}" if job.description else job.name,
-        )
-        for job in all_jobs(Runtime.CELERY)
-    ]
+    choices = [("", "---------")]
+    for job in all_jobs(Runtime.CELERY):
+        label = f"{job.name} [{delivery_label(job)}]"
+        if job.description:
+            label += f" — {job.description.splitlines()[0]}"
+        choices.append((job.name, label))
+    return choices
 
 
 def _queue_choices() -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from taskcenter.admin.display import NotedListMixin, timestamp
-from taskcenter.catalog import JobArgumentsError, UnknownJobError
+from taskcenter.admin.forms import delivery_label
+from taskcenter.catalog import JobArgumentsError, UnknownJobError, get_job
 from taskcenter.models import ApiToken, DeadLetter, Run
 from taskcenter.services.dead_letters import dead_letters_discard, dead_letters_requeue
 from taskcenter.services.runs import BrokerUnavailableError, run_status
@@ -65,10 +66,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(NotedListMixin, admin.ModelAdmin):
-    list_display = ["id", "job", "runtime", "state", "progress", "attempts", "user", "created"]
+    list_display = [
+        "id",
+        "job",
+        "runtime",
+        "delivery",
+        "state",
+        "progress",
+        "attempts",
+        "user",
+        "created",
+    ]
     list_filter = ["runtime", "job"]
     search_fields = ["id", "job"]
-    readonly_fields = [f.name for f in Run._meta.fields] + ["state", "progress"]
+    readonly_fields = [f.name for f in Run._meta.fields] + ["delivery", "state", "progress"]
     list_note = (
         gettext_lazy(
             "The runs started through the API (and requeued dead letters), with the user who "
@@ -91,6 +102,13 @@ class RunAdmin(NotedListMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("created"), ordering="created_at")
     def created(self, obj: Run) -> str:
         return timestamp(obj.created_at)
+
+    @admin.display(description=gettext_lazy("delivery"))
+    def delivery(self, obj: Run) -> str:
+        try:
+            return delivery_label(get_job(obj.job))
+        except UnknownJobError:
+            return ""
 
     @admin.display(description=gettext_lazy("state"))
     def state(self, obj: Run) -> str:

@@ -8,7 +8,7 @@ from taskcenter.api.errors import Error, FieldErrors
 from taskcenter.api.ratelimit import trigger_limit_check
 from taskcenter.api.runs import run_status_url
 from taskcenter.api.schemas import JobOut, RetryOut, RunAccepted, TriggerIn
-from taskcenter.catalog import Job, all_jobs
+from taskcenter.catalog import Job, Runtime, all_jobs
 from taskcenter.services.runs import API_RUNTIMES, job_can_trigger, run_trigger
 
 router = Router(tags=["jobs"])
@@ -31,6 +31,8 @@ def _job_out(request: HttpRequest, job: Job) -> JobOut:
         queue=job.queue,
         description=job.description,
         retry=retry,
+        idempotent=job.idempotent if job.runtime == Runtime.CELERY else None,
+        delivery=str(job.delivery) if job.delivery else None,
         parameters=job.parameters_schema(),
         can_trigger=triggerable and job_can_trigger(user=request.auth, job=job),
         trigger_url=reverse("api:trigger_job", args=[job.name]) if triggerable else None,

@@ -37,6 +37,9 @@ class JobOut(Schema):
     queue: str | None
     description: str
     retry: RetryOut | None
+    #: Celery jobs: whether running it twice does no harm, and so what a lost worker does.
+    idempotent: bool | None
+    delivery: str | None
     parameters: dict[str, Any]
     can_trigger: bool
     trigger_url: str | None

@@ -21,9 +21,11 @@ from config.celery import app
 from taskcenter.catalog import Runtime, get_job
 from taskcenter.dispatch import redis_publisher
 
-#: What publishing raises when the broker is unreachable (kombu wraps most of them).
+#: What publishing raises when the broker is unreachable (kombu wraps most of them; a
+#: batch whose pipeline failed raises BatchPublishError, not an OperationalError).
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     kombu.exceptions.OperationalError,
+    kombu.exceptions.BatchPublishError,
     ConnectionError,
     TimeoutError,
     OSError,

@@ -22,7 +22,7 @@ from typing import Any
 
 from celery import signals, states
 from django.conf import settings
-from django.db import connections, router
+from django.db import InterfaceError, OperationalError, connections, router
 from django_celery_results.backends.database import DatabaseBackend
 
 from taskcenter.results.rows import row_upsert
@@ -47,7 +47,37 @@ def _enqueued_at(request: Any, default: datetime) -> datetime:
         return default
 
 
-class UpsertDatabaseBackend(DatabaseBackend):
+#: MySQL/MariaDB client and server errors that mean the connection, not the statement,
+#: failed: can't connect (2002, 2003), server gone or lost (2006, 2013, 2055), server
+#: shutting down (1053), connection killed (1927, 4031).
+CONNECTION_LOST_CODES = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031})
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in CONNECTION_LOST_CODES
+
+
+class ReconnectingDatabaseBackend(DatabaseBackend):
+    """DatabaseBackend that stores a result again when the database connection was lost.
+
+    Why: the stock backend retries only an InterfaceError, so a result finished while MySQL
+    restarts (an OperationalError: server gone, connection refused) was lost and the run
+    stayed STARTED. With `CELERY_RESULT_BACKEND_ALWAYS_RETRY` Celery retries with backoff;
+    each retry starts on a new connection.
+    """
+
+    def exception_safe_to_retry(self, exc: Exception) -> bool:
+        if isinstance(exc, InterfaceError) or (
+            isinstance(exc, OperationalError) and _connection_lost(exc)
+        ):
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+            return True
+        return super().exception_safe_to_retry(exc)
+
+
+class UpsertDatabaseBackend(ReconnectingDatabaseBackend):
     """DatabaseBackend whose stores are one upsert each on MySQL (the ORM elsewhere)."""
 
     def _store_result(

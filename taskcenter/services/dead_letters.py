@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -92,3 +93,29 @@ def dead_letters_discard(*, user: AbstractBaseUser, letters: Iterable[DeadLetter
     return DeadLetter.objects.filter(
         pk__in=[letter.pk for letter in letters], status=DeadLetter.Status.OPEN
     ).update(status=DeadLetter.Status.DISCARDED, resolved_at=timezone.now(), resolved_by=user)
+
+
+#: `exception_type` of a dead letter for a message the worker refused to run.
+REFUSED = "RefusedMessage"
+
+
+def dead_letter_refused(*, task_id: str | None, job: str | None, reason: str) -> DeadLetter:
+    """Worker side: record a broker message refused unrun (unreadable, unknown, unsafe).
+
+    The letter gets an id of its own: the message's id is whatever its sender wrote, and
+    must not overwrite the dead letter of a real run. It is named in the message instead.
+    """
+    now = timezone.now()
+    named = f" (message id {str(task_id)[:100]})" if task_id else ""
+    return DeadLetter.objects.create(
+        task_id=str(uuid.uuid4()),
+        job=str(job or "(unreadable)")[:200],
+        args=[],
+        kwargs={},
+        exception_type=REFUSED,
+        message=scrub(reason + named)[:2000],
+        attempts=0,
+        first_failed_at=now,
+        last_failed_at=now,
+        status=DeadLetter.Status.OPEN,
+    )

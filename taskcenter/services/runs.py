@@ -88,7 +88,9 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     queues = {q.name for q in settings.CELERY_TASK_QUEUES}
-    limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    limit = settings.TASKCENTER_MAX_COUNTDOWN
+    held = {"limit": limit}
+    expires_limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
     now = timezone.now()
     for key, value in options.items():
         if value is None:
@@ -98,15 +100,26 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
                 "queues": ", ".join(sorted(queues))
             }
         elif key == "countdown" and not 0 <= value <= limit:
-            errors[key] = _("must be between 0 and %(limit)s seconds") % {"limit": limit}
+            errors[key] = (
+                _(
+                    "must be between 0 and %(limit)d seconds: the broker delivers a message it "
+                    "has held longer again (use a one-off schedule for a later run)"
+                )
+                % held
+            )
         elif key == "eta" and not (value.tzinfo and 0 <= (value - now).total_seconds() <= limit):
-            errors[key] = _("must be a timezone-aware time within %(limit)s seconds from now") % {
-                "limit": limit
-            }
+            errors[key] = (
+                _(
+                    "must be a timezone-aware time within %(limit)d seconds from now: the broker "
+                    "delivers a message it has held longer again (use a one-off schedule for a "
+                    "later run)"
+                )
+                % held
+            )
         elif key == "priority" and not 0 <= value <= MAX_PRIORITY:
             errors[key] = _("must be between 0 and %(most)s") % {"most": MAX_PRIORITY}
-        elif key == "expires" and not 0 < value <= limit:
-            errors[key] = _("must be between 1 and %(limit)s seconds") % {"limit": limit}
+        elif key == "expires" and not 0 < value <= expires_limit:
+            errors[key] = _("must be between 1 and %(limit)s seconds") % {"limit": expires_limit}
         clean[key] = value
     if errors:
         raise JobArgumentsError(errors)
@@ -256,8 +269,9 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     """Revoke `run`; return what happened: "revoked", "revoke requested" or "already finished".
 
     A queued run never starts. A running one is only stopped with `terminate` (SIGTERM);
-    without it the worker finishes it, hence "revoke requested". Workers persist revoked
-    ids in their state file (CELERY_WORKER_STATE_DB), so a restart does not forget them.
+    without it the worker finishes it, hence "revoke requested". The request is stored on
+    the run record, which every worker checks as a message arrives, so a worker started
+    after the revoke (or one the broadcast missed) discards the run too.
     """
     job_triggerable(user=user, name=run.job, runtimes=API_RUNTIMES)
     state = run_status(run=run).state
@@ -273,6 +287,11 @@ def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> 
     if state in RUNNING_STATES:
         return "terminate requested" if terminate else "revoke requested"
     return "revoked"
+
+
+def run_revoke_requested(*, run_id: str) -> bool:
+    """Worker side, as a run's message arrives: whether a revoke was asked for it."""
+    return Run.objects.filter(id=run_id, revoke_requested_at__isnull=False).exists()
 
 
 def run_record_attempt(*, task_id: str, attempt: int) -> None:

@@ -1,0 +1,349 @@
+"""Fault-test servers and workers: a private redis-server and workers bound to it.
+
+Every fault test talks to services it started itself (its own `redis-server` on a free
+port, with its own directory), so stopping or killing one never disturbs the machine's
+shared services or the rest of the suite. Workers run with short time limits and a short
+visibility timeout, so a lost run reappears in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django_celery_results.models import TaskResult
+from kombu import Connection, Exchange, Queue
+
+from config.celery import app
+from tests.api.conftest import make_user, token_for  # noqa: F401  (the web fault tests' fixtures)
+from tests.beat.conftest import beats, outbox  # noqa: F401  (the beat fault tests' fixtures)
+from tests.conftest import ROOT, Proc, child_env, wait_for
+
+#: The queue only the fault tests' jobs use (tests.faults.tasks).
+QUEUE = "faults"
+#: The fault workers' settings: a lost run reappears after VISIBILITY + RESTORE seconds.
+TIME_LIMIT = 8
+VISIBILITY = 10
+RESTORE_INTERVAL = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of the test's own: free port, own directory, append-only file on."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]
+        self.proc = subprocess.Popen(argv, cwd=self.dir, start_new_session=True)
+        wait_for(self._answers, timeout=20, what="the test's redis-server to answer")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(30)
+        self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private, persistent redis-server for one test."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir)
+    server.start()
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def is_amqp(url: str) -> bool:
+    return url.startswith("amqp://")
+
+
+def fault_env(broker_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of a fault test's worker: its own broker, short limits.
+
+    On RabbitMQ the broker is BROKER_URL, and Redis (the suite's) only keeps the jobs'
+    counts; on Redis the test's own server is both.
+    """
+    broker = {"BROKER_URL": broker_url} if is_amqp(broker_url) else {"REDIS_URL": broker_url}
+    defaults = {
+        "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
+        "CELERY_TASK_SOFT_TIME_LIMIT": str(TIME_LIMIT - 1),
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
+        "CELERY_UNACKED_RESTORE_INTERVAL": str(RESTORE_INTERVAL),
+        "TASKCENTER_RESULT_STARTED_DELAY": "0",
+    }
+    return child_env(**{**broker, **defaults, **overrides})
+
+
+def start_fault_worker(
+    tmp: Path, broker_url: str, *, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Proc:
+    """Start a prefork worker on `broker_url` consuming the faults queue; wait until ready."""
+    name = f"fault-{uuid.uuid4().hex[:8]}"
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-l",
+        "INFO",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@%h",
+        "-Q",
+        QUEUE,
+        "-I",
+        "tests.faults.tasks",
+        "--without-mingle",
+        "--without-gossip",
+        "--without-heartbeat",
+        "--statedb",
+        str(tmp / f"{name}.state"),
+    ]
+    proc = Proc(argv, tmp / f"{name}.log", env or fault_env(broker_url))
+
+    def ready() -> bool:
+        if proc.popen.poll() is not None:
+            pytest.fail(f"worker exited early:\n{proc.output()[-3000:]}")
+        return " ready." in proc.output()
+
+    wait_for(ready, timeout=90, what="the fault worker to be ready")
+    return proc
+
+
+def kill_worker(proc: Proc) -> None:
+    """SIGKILL a whole worker: its main process and every pool child."""
+    os.killpg(proc.popen.pid, signal.SIGKILL)
+    proc.popen.wait(30)
+    proc.stop()
+
+
+def fault_queue(broker_url: str) -> Queue:
+    """The faults queue as the worker declares it (a quorum queue on RabbitMQ)."""
+    arguments = {"x-queue-type": "quorum"} if is_amqp(broker_url) else None
+    return Queue(QUEUE, Exchange(QUEUE), routing_key=QUEUE, durable=True, queue_arguments=arguments)
+
+
+def send(broker_url: str, name: str, **kwargs: Any) -> str:
+    """Publish one run of the test job `name` to `broker_url`; return its id.
+
+    Celery's own message (protocol 2, JSON), published with kombu on a plain connection:
+    this process's settings name another broker and transport.
+    """
+    task_id = str(uuid.uuid4())
+    headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
+    queue = fault_queue(broker_url)
+    with Connection(broker_url) as conn, conn.Producer(serializer="json") as producer:
+        producer.publish(
+            body,
+            exchange=queue.exchange,
+            routing_key=QUEUE,
+            headers=headers,
+            declare=[queue],
+            retry=True,
+            **properties,
+        )
+    return task_id
+
+
+class SuiteRedis:
+    """The suite's Redis, where jobs on a RabbitMQ broker keep their counts."""
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def count(server: RedisServer | SuiteRedis, what: str, task_id: str) -> int:
+    """How often run `task_id` has `what` ("started" or "done") according to the job."""
+    return int(server.client().get(f"faults:{what}:{task_id}") or 0)
+
+
+def result_row(task_id: str, *states: str) -> TaskResult | None:
+    """The run's result row once it is in one of `states`."""
+    return TaskResult.objects.filter(task_id=task_id, status__in=states).first()
+
+
+__all__ = ["ROOT"]
+
+
+class RabbitVhost:
+    """A private vhost on the machine's RabbitMQ node (never stopped), deleted afterwards."""
+
+    def __init__(self) -> None:
+        self.name = f"tc-faults-{uuid.uuid4().hex[:8]}"
+        self.url = f"amqp://guest:guest@127.0.0.1:5672/{self.name}"
+
+    def create(self) -> None:
+        _rabbitmqctl("add_vhost", self.name)
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def delete(self) -> None:
+        _rabbitmqctl("delete_vhost", self.name)
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=60, capture_output=True)
+
+
+@pytest.fixture
+def rabbit_vhost() -> Iterator[RabbitVhost]:
+    """A private RabbitMQ vhost for one test."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
+            pass
+    except OSError as exc:
+        pytest.fail(f"RabbitMQ at 127.0.0.1:5672 does not answer: {exc}")
+    vhost = RabbitVhost()
+    vhost.create()
+    yield vhost
+    vhost.delete()
+
+
+class MariaDB:
+    """A mariadbd of the test's own: fresh data directory, free port, the test schema."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.port = free_port()
+        self.name = "tc_faults"
+        self.url = f"mysql://root:@127.0.0.1:{self.port}/{self.name}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        subprocess.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={workdir / 'data'}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        argv = [
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={self.dir / 'data'}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.dir / 'mysqld.sock'}",
+            "--user=root",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+        ]
+        log = (self.dir / "mariadbd.log").open("ab")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        wait_for(self._answers, timeout=60, what="the test's mariadbd to answer")
+
+    def _answers(self) -> bool:
+        done = self.sql("SELECT 1", check=False)
+        return done.returncode == 0
+
+    def sql(self, statement: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", "-N", "-e", statement],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=check,
+        )
+
+    def copy_schema(self) -> None:
+        """Create the database with the suite's test schema (tables and triggers, no rows)."""
+        source = connection.settings_dict
+        dump = subprocess.run(
+            [
+                "mariadb-dump",
+                "-uroot",
+                f"-h{source['HOST'] or '127.0.0.1'}",
+                f"-P{source['PORT'] or 3306}",
+                "--no-data",
+                str(source["NAME"]),
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        self.sql(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
+        subprocess.run(
+            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", self.name],
+            input=dump,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(60)
+        self.proc = None
+
+
+@pytest.fixture
+def own_mariadb(tmp_path: Path) -> Iterator[MariaDB]:
+    """A private mariadbd with the test schema, for a test that stops the database."""
+    workdir = tmp_path / "mariadb"
+    workdir.mkdir()
+    server = MariaDB(workdir)
+    server.start()
+    server.copy_schema()
+    yield server
+    server.stop()
