@@ -178,22 +178,27 @@ class Grouped:
 
 
 def _add(out: Grouped, source: str, metric: str, rows, to_bucket) -> None:
+    jobs, by_job, by_bucket, failed = out.jobs, out.runs, out.bucket_durations, out.failures
     for job, moment, bin_, runs, failures, last_failure in rows:
-        figures = out.jobs.setdefault((source, job or ""), JobFigures())
+        key = (source, job or "")
+        if (figures := jobs.get(key)) is None:
+            figures = jobs[key] = JobFigures()
+        bin_, runs = int(bin_), int(runs)
         if metric == "w":
-            figures.waits.add(int(bin_), int(runs))
+            figures.waits.add(bin_, runs)
             continue
         bucket = to_bucket(moment)
-        figures.runs += int(runs)
-        figures.failures += int(failures or 0)
-        figures.durations.add(int(bin_), int(runs))
+        failures = int(failures or 0)
+        figures.runs += runs
+        figures.failures += failures
+        figures.durations.add(bin_, runs)
         if last_failure is not None:
             last_failure = _aware(last_failure)
             if figures.last_failure_at is None or last_failure > figures.last_failure_at:
                 figures.last_failure_at = last_failure
-        out.runs[(job or "", bucket)] += int(runs)
-        out.failures[bucket] += int(failures or 0)
-        out.bucket_durations[bucket].add(int(bin_), int(runs))
+        by_job[(key[1], bucket)] += runs
+        failed[bucket] += failures
+        by_bucket[bucket].add(bin_, runs)
 
 
 def _aware(value) -> datetime:
