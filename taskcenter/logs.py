@@ -4,7 +4,7 @@ Every line carries the job name and run id of the job that wrote it: inside a Ce
 they come from the task's request, in the local and AnyIO runtimes from `job_context`.
 Messages go through the same scrubbing as stored errors (no credentials, at most 500
 characters), so a job's arguments or a URL's password do not end up in a log.
-`LOG_FORMAT=json` (config/settings.py) switches every process to JSON lines.
+`LOG_FORMAT=json` (config/settings/operations.py) switches every process to JSON lines.
 """
 
 from __future__ import annotations

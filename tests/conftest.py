@@ -207,3 +207,13 @@ def _pending_rows_written_at_once() -> Iterator[None]:
 
     yield
     pending_rows._pending_buffered = False
+
+
+@pytest.fixture(autouse=True)
+def _operations_figures_forgotten() -> Iterator[None]:
+    """Forget the finished-hours figures a page render kept: each test empties the rollups."""
+    from taskcenter.monitoring.rollups import rollups_cache_clear
+
+    rollups_cache_clear()
+    yield
+    rollups_cache_clear()

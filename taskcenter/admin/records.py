@@ -13,8 +13,9 @@ from taskcenter.admin.display import NotedListMixin, timestamp
 from taskcenter.admin.forms import delivery_label
 from taskcenter.catalog import JobArgumentsError, UnknownJobError, get_job
 from taskcenter.models import ApiToken, DeadLetter, Run
+from taskcenter.selectors.runs import run_status
 from taskcenter.services.dead_letters import dead_letters_discard, dead_letters_requeue
-from taskcenter.services.runs import BrokerUnavailableError, run_status
+from taskcenter.services.runs import BrokerUnavailableError
 from taskcenter.services.tokens import token_create, token_revoke
 
 

@@ -9,7 +9,8 @@ from ninja import Query, Router, Schema
 
 from taskcenter.api.errors import Error
 from taskcenter.api.schemas import RevokeOut, RunOut
-from taskcenter.services.runs import run_get, run_revoke, run_status
+from taskcenter.selectors.runs import run_status
+from taskcenter.services.runs import run_get, run_revoke
 
 router = Router(tags=["runs"])
 

@@ -5,12 +5,21 @@ Every read of the operations page first rolls up the hours finished since the la
 rollup (`INSERT ... SELECT ... GROUP BY`, idempotent under concurrent web processes),
 then reads grouped rows: their number depends on jobs, buckets and bins, never on the
 number of runs. Percentiles are interpolated inside the bin they fall in.
+
+The finished hours of a window are the costly part (a 7-day window reads ~60,000 rollup
+rows) and do not change once rolled up, so each process keeps their figures per window
+hours and bucket size, with the id of the newest rollup row then. One statement reads
+that id and, only when it has moved (a new hour rolled up), the grouped rows again: the
+same statement count whether the copy is used or not, and the figures exact with
+respect to the rollups. A table emptied by hand (its ids restarting) needs
+`rollups_cache_clear()` or a restart.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +40,8 @@ MIN_BIN = math.floor(math.log(FLOOR_SECONDS) / math.log(BASE))
 UNKNOWN = -1000
 # Rollups are kept, and rebuilt from the results on a fresh database, this far back.
 KEEP = timedelta(days=8)
+# Finished-hours figures kept per process: a few windows and bucket sizes, for the hour.
+CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -167,28 +178,109 @@ class Grouped:
 
 
 def _add(out: Grouped, source: str, metric: str, rows, to_bucket) -> None:
+    jobs, by_job, by_bucket, failed = out.jobs, out.runs, out.bucket_durations, out.failures
     for job, moment, bin_, runs, failures, last_failure in rows:
-        figures = out.jobs.setdefault((source, job or ""), JobFigures())
+        key = (source, job or "")
+        if (figures := jobs.get(key)) is None:
+            figures = jobs[key] = JobFigures()
+        bin_, runs = int(bin_), int(runs)
         if metric == "w":
-            figures.waits.add(int(bin_), int(runs))
+            figures.waits.add(bin_, runs)
             continue
         bucket = to_bucket(moment)
-        figures.runs += int(runs)
-        figures.failures += int(failures or 0)
-        figures.durations.add(int(bin_), int(runs))
+        failures = int(failures or 0)
+        figures.runs += runs
+        figures.failures += failures
+        figures.durations.add(bin_, runs)
         if last_failure is not None:
             last_failure = _aware(last_failure)
             if figures.last_failure_at is None or last_failure > figures.last_failure_at:
                 figures.last_failure_at = last_failure
-        out.runs[(job or "", bucket)] += int(runs)
-        out.failures[bucket] += int(failures or 0)
-        out.bucket_durations[bucket].add(int(bin_), int(runs))
+        by_job[(key[1], bucket)] += runs
+        failed[bucket] += failures
+        by_bucket[bucket].add(bin_, runs)
 
 
 def _aware(value) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+_finished_cache: OrderedDict[tuple, tuple[int, Grouped]] = OrderedDict()
+_finished_lock = threading.Lock()
+
+
+def rollups_cache_clear() -> None:
+    """Forget the finished-hours figures this process keeps (tests, after a truncation)."""
+    with _finished_lock:
+        _finished_cache.clear()
+
+
+def _merge(out: Grouped, part: Grouped) -> None:
+    """Add the figures of `part` into `out`, leaving `part` as it was."""
+    for key, f in part.jobs.items():
+        mine = out.jobs.setdefault(key, JobFigures())
+        mine.runs += f.runs
+        mine.failures += f.failures
+        if f.last_failure_at and (
+            mine.last_failure_at is None or f.last_failure_at > mine.last_failure_at
+        ):
+            mine.last_failure_at = f.last_failure_at
+        for bin_, n in f.durations.bins.items():
+            mine.durations.bins[bin_] += n
+        for bin_, n in f.waits.bins.items():
+            mine.waits.bins[bin_] += n
+    for key, n in part.runs.items():
+        out.runs[key] += n
+    for bucket, n in part.failures.items():
+        out.failures[bucket] += n
+    for bucket, hist in part.bucket_durations.items():
+        for bin_, n in hist.bins.items():
+            out.bucket_durations[bucket].bins[bin_] += n
+
+
+def _finished_select(step: int) -> str:
+    """One statement for the rolled-up hours of both sources: the newest rollup row's id,
+    and the grouped rows only when that id differs from the one given (else none)."""
+    table = RunRollup._meta.db_table
+    top = f"(SELECT COALESCE(MAX(id), 0) FROM {table})"
+    return (
+        f"SELECT m.top, g.* FROM (SELECT {top} AS top) AS m LEFT JOIN ("
+        f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, SUM(runs), "
+        f"SUM(failures), MAX(last_failure_at) FROM {table} "
+        f"WHERE source IN (%s, %s) AND hour >= %s AND hour < %s AND {top} <> %s "
+        "GROUP BY source, metric, job, b, bin) AS g ON 1 = 1"
+    )
+
+
+def _finished(cursor, *, first: datetime, current: datetime, step: int) -> Grouped:
+    """Return the figures of the rolled-up hours [first, current): this process's copy
+    while no rollup row was added since, else read again (one statement either way)."""
+    key = (connection.alias, first, current, step)
+    with _finished_lock:
+        known_top, kept = _finished_cache.get(key, (-1, None))
+    cursor.execute(
+        _finished_select(step),
+        [*(s.source for s in _sources()), sql.when(first), sql.when(current), known_top],
+    )
+    rows = cursor.fetchall()
+    top = rows[0][0]
+    if kept is not None and top == known_top:
+        return kept
+    out = Grouped()
+    by_part: dict[tuple[str, str], list] = defaultdict(list)
+    for _top, source, metric, *rest in rows:
+        if source is not None:
+            by_part[(source, metric)].append(rest)
+    for (source, metric), part in by_part.items():
+        _add(out, source, metric, part, int)
+    with _finished_lock:
+        _finished_cache[key] = (top, out)
+        _finished_cache.move_to_end(key)
+        while len(_finished_cache) > CACHE_SIZE:
+            _finished_cache.popitem(last=False)
+    return out
 
 
 def grouped(*, since: datetime, now: datetime, step: int) -> Grouped:
@@ -209,18 +301,5 @@ def grouped(*, since: datetime, now: datetime, step: int) -> Grouped:
                 _add(out, src.source, metric, cursor.fetchall(), int)
         if rolled:
             first = since.replace(minute=0, second=0, microsecond=0)
-            for src in _sources():
-                # One statement per source: each reads one range of the (source, hour) key.
-                cursor.execute(
-                    f"SELECT metric, job, {sql.bucket('hour', step)}, bin, SUM(runs), "
-                    f"SUM(failures), MAX(last_failure_at) FROM {RunRollup._meta.db_table} "
-                    "WHERE source = %s AND hour >= %s AND hour < %s "
-                    "GROUP BY metric, job, 3, bin",
-                    [src.source, sql.when(first), sql.when(current)],
-                )
-                by_metric: dict[str, list] = defaultdict(list)
-                for metric, *rest in cursor.fetchall():
-                    by_metric[metric].append(rest)
-                for metric, rows in by_metric.items():
-                    _add(out, src.source, metric, rows, int)
+            _merge(out, _finished(cursor, first=first, current=current, step=step))
     return out

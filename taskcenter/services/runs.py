@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,20 +24,15 @@ from django.db.models import DateTimeField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_celery_results.models import TaskResult
 
 from taskcenter import dispatch
 from taskcenter.catalog import Job, JobArgumentsError, Runtime, UnknownJobError, get_job
 from taskcenter.dispatch.run_sender import SenderTimeoutError, record_and_submit, run_sender
 from taskcenter.models import Run
 from taskcenter.selectors.permissions import trigger_permissions_held
+from taskcenter.selectors.runs import FINISHED_STATES, RUNNING_STATES, run_status
 from taskcenter.services.aio_runs import aio_options_check, aio_run_revoke, aio_run_start
-from taskcenter.services.scrub import scrub
 
-#: States after which a run can no longer change.
-FINISHED_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
-#: States in which a worker holds the run (revoking it only stops it with terminate).
-RUNNING_STATES = frozenset({"STARTED", "PROGRESS", "RETRY"})
 #: The permission (codename in the taskcenter app) to trigger every catalog job.
 TRIGGER_ANY_JOB = "trigger_any_job"
 #: Celery priorities on Redis are 0-9.
@@ -194,23 +188,6 @@ def _replay(*, user: AbstractBaseUser, key: str | None, job: str, kwargs: dict) 
     return run
 
 
-@dataclass(frozen=True)
-class RunStatus:
-    id: str
-    job: str
-    state: str
-    percent: float | None
-    result: Any
-    error: dict[str, str] | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    attempts: int
-    worker: str | None
-    revoke_requested: bool
-    workflow_id: str | None
-
-
 def run_get(*, run_id: str, user: AbstractBaseUser | None = None) -> Run:
     """Return the run this system issued under `run_id` (Run.DoesNotExist otherwise).
 
@@ -224,45 +201,6 @@ def run_get(*, run_id: str, user: AbstractBaseUser | None = None) -> Run:
         except UnknownJobError:
             raise PermissionDenied("you may not see this run") from None
     return run
-
-
-def run_status(*, run: Run) -> RunStatus:
-    """Combine the run record with what the result backend knows about it."""
-    row = TaskResult.objects.filter(task_id=run.id).first()
-    state = row.status if row else "PENDING"
-    stored = _load(row.result) if row else None
-    percent = result = error = None
-    if state == "PROGRESS" and isinstance(stored, dict):
-        percent = stored.get("percent")
-    elif state == "SUCCESS":
-        result, percent = stored, 100.0
-    elif state in ("FAILURE", "RETRY", "REVOKED") and isinstance(stored, dict):
-        error = {
-            "type": str(stored.get("exc_type", "Error"))[:200],
-            "message": scrub(str(stored.get("exc_message", ""))),
-        }
-    return RunStatus(
-        id=run.id,
-        job=run.job,
-        state=state,
-        percent=percent,
-        result=result,
-        error=error,
-        created_at=run.created_at,
-        started_at=row.date_started if row else None,
-        finished_at=row.date_done if row and state in FINISHED_STATES else None,
-        attempts=run.attempts,
-        worker=(row.worker or None) if row else None,
-        revoke_requested=run.revoke_requested_at is not None,
-        workflow_id=run.workflow_id,
-    )
-
-
-def _load(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
 
 
 def run_revoke(*, user: AbstractBaseUser, run: Run, terminate: bool = False) -> str:

@@ -162,3 +162,24 @@ def test_the_hourly_local_job_rolls_finished_hours_up():
     roll_up_runs()
 
     assert RunRollup.objects.filter(job=JOB, metric="d").aggregate(n=Sum("runs"))["n"] == 2
+
+
+def test_finished_hours_are_read_again_only_when_a_rollup_row_is_added(staff):
+    make_results(JOB, [1.0, 2.0, 4.0], failed=1, ago=3 * 3600)
+    with CaptureQueriesContext(connection) as first:
+        read = staff.get("/admin/operations/?window=24h")
+    # A rolled-up hour does not change: scaling its rows in place is not looked at ...
+    RunRollup.objects.filter(job=JOB).update(runs=F("runs") * 10, failures=F("failures") * 10)
+    with CaptureQueriesContext(connection) as kept:
+        again = staff.get("/admin/operations/?window=24h")
+    # ... until a new rollup row (a newly finished hour) moves the newest id.
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+    RunRollup.objects.create(
+        source="results", job=JOB, hour=hour, metric="d", bin=0, runs=5, failures=0
+    )
+    fresh = staff.get("/admin/operations/?window=24h")
+
+    assert (job_row(read, JOB).runs, job_row(read, JOB).failures) == (3, 1)
+    assert (job_row(again, JOB).runs, job_row(again, JOB).failures) == (3, 1)
+    assert (job_row(fresh, JOB).runs, job_row(fresh, JOB).failures) == (35, 10)
+    assert len(kept.captured_queries) == len(first.captured_queries)
