@@ -162,11 +162,20 @@ def test_metrics_agree_with_the_runs_a_real_worker_made(http, token, monitoring_
 
 def test_metrics_export_every_documented_name_and_the_same_numbers_twice(http, token):
     first = http.get("/metrics", token=token).raw.decode()
-    second = http.get("/metrics", token=token).raw.decode()
-
     names = {family.name for family in text_string_to_metric_families(first)}
     assert set(METRIC_NAMES) <= names
-    assert _samples(first) == _samples(second)
+
+    # Other tests' workers keep writing heartbeats, and one landing (or going stale)
+    # between two scrapes changes the numbers for real: a few pairs are allowed for one
+    # taken while nothing moved.
+    pairs = []
+    for _ in range(5):
+        second = http.get("/metrics", token=token).raw.decode()
+        pairs.append(_samples(first) == _samples(second))
+        if pairs[-1]:
+            break
+        first = second
+    assert pairs[-1], "no two consecutive scrapes agreed"
 
 
 def test_metrics_count_messages_waiting_and_the_oldest_age(http, token, settings):
