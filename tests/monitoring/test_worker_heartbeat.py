@@ -8,6 +8,7 @@ from taskcenter import dispatch
 from taskcenter.models import ProcessHeartbeat, QueueSample
 from taskcenter.monitoring.processes import processes_list, processes_online_count
 from tests.conftest import child_env, start_worker, wait_for
+from tests.monitoring.conftest import TEST_QUEUE
 
 pytestmark = [pytest.mark.services, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +19,9 @@ def test_worker_heartbeat_row_reports_queues_concurrency_running_jobs_and_stop(t
     app.control.purge()
     proc, node = start_worker(
         tmp_path,
-        queues="default,reports",
+        # A queue of its own: a session-wide worker of another module also consumes
+        # `default`, and would take the run this worker must be seen running.
+        queues=f"{TEST_QUEUE},reports",
         concurrency=2,
         env=child_env(TASKCENTER_HEARTBEAT_INTERVAL="0.3"),
     )
@@ -29,7 +32,7 @@ def test_worker_heartbeat_row_reports_queues_concurrency_running_jobs_and_stop(t
             what="the worker's heartbeat row",
         )
         assert row.role == "worker"
-        assert row.details["queues"] == ["default", "reports"]
+        assert row.details["queues"] == sorted([TEST_QUEUE, "reports"])
         assert row.details["concurrency"] == 2
         assert processes_online_count(role="worker") >= 1
         # The same timer samples every queue's depth for the operations page's chart.
@@ -41,7 +44,7 @@ def test_worker_heartbeat_row_reports_queues_concurrency_running_jobs_and_stop(t
 
         # Long enough to be seen running between two beats however slowly a loaded machine
         # starts it; the deadlines fit a loaded 2-core CI machine, not a quiet one.
-        run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 8, "steps": 2})
+        run = dispatch.submit("jobs.demo.slow", kwargs={"seconds": 8, "steps": 2}, queue=TEST_QUEUE)
         busy = wait_for(
             lambda: ProcessHeartbeat.objects.filter(
                 ident=f"worker:{node}", details__jobs_running=1
