@@ -64,8 +64,32 @@ class ReconnectingDatabaseBackend(DatabaseBackend):
     Why: the stock backend retries only an InterfaceError, so a result finished while MySQL
     restarts (an OperationalError: server gone, connection refused) was lost and the run
     stayed STARTED. With `CELERY_RESULT_BACKEND_ALWAYS_RETRY` Celery retries with backoff;
-    each retry starts on a new connection.
+    each retry starts on a new connection. It also keeps a late STARTED from replacing a
+    final state, as the upsert backend does.
     """
+
+    def _store_result(
+        self,
+        task_id: str,
+        result: Any,
+        status: str,
+        traceback: Any = None,
+        request: Any = None,
+        using: str | None = None,
+    ) -> Any:
+        """Store as stock, except that a STARTED never replaces a final state.
+
+        Why: a message delivered again after its run ended (an acknowledgement lost in a
+        warm shutdown) stores STARTED before the task body can skip it, which hid the
+        SUCCESS for good. Celery's own key-value backends refuse that overwrite too.
+        """
+        if status == states.STARTED and (
+            self.TaskModel._default_manager.using(using)
+            .filter(task_id=task_id, status__in=states.READY_STATES)
+            .exists()
+        ):
+            return result
+        return super()._store_result(task_id, result, status, traceback, request, using)
 
     def exception_safe_to_retry(self, exc: Exception) -> bool:
         if isinstance(exc, InterfaceError) or (

@@ -13,7 +13,7 @@ from django_celery_results.models import TaskResult
 
 from config.celery import app
 from taskcenter import dispatch
-from taskcenter.results.backend import UpsertDatabaseBackend
+from taskcenter.results.backend import ReconnectingDatabaseBackend, UpsertDatabaseBackend
 from taskcenter.results.rows import row_upsert
 from tests.conftest import start_beat, wait_for
 
@@ -169,6 +169,20 @@ def test_a_late_started_row_never_replaces_a_final_state():
     # Then the final state and its result stand
     stored = TaskResult.objects.get(task_id="finished-first")
     assert (stored.status, stored.result, stored.worker) == ("SUCCESS", "42", "w1")
+
+
+@pytest.mark.django_db
+def test_the_stock_backend_keeps_a_final_state_when_a_redelivery_stores_started():
+    backend = ReconnectingDatabaseBackend(app=app)
+    # Given a run that ended
+    backend.store_result("redelivered", 42, "SUCCESS")
+
+    # When its message, delivered again, stores STARTED before the task skips it
+    backend.store_result("redelivered", {"pid": 1, "hostname": "w2"}, "STARTED")
+
+    # Then the success and its result stand
+    stored = TaskResult.objects.get(task_id="redelivered")
+    assert (stored.status, stored.result) == ("SUCCESS", "42")
 
 
 @pytest.mark.django_db
