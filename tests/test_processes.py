@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,16 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Proc, child_env, wait_for
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow]
 
 ADMIN_PASSWORD = "run-command-test-pw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -20,25 +20,18 @@ from taskcenter.models import Run
 from taskcenter.services.tokens import token_create
 from tests.api.conftest import HttpClient
 from tests.conftest import Proc, child_env, wait_for
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TRIGGER = "/api/jobs/jobs.demo.pause/runs"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Server:
     """One web server child process on a port of its own."""
 
     def __init__(self, kind: str, tmp: Path, label: str, workers: int, **env: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         bind = ("--host", "127.0.0.1", "--port", str(self.port))
         argv = {
             "uvicorn": [sys.executable, "-m", "uvicorn", "config.asgi:application", *bind],

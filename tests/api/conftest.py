@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client as httpclient
 import json
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from django.contrib.auth.models import Permission
 from taskcenter.catalog import get_job
 from taskcenter.services.tokens import token_create
 from tests.conftest import Proc, child_env, wait_for
+from tests.servers import free_port
 
 
 @dataclass
@@ -125,12 +125,6 @@ def trigger_token(make_user, token_for) -> str:
 @pytest.fixture
 def no_rate_limit(settings) -> None:
     settings.API_TRIGGER_RATE_LIMIT = 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(tmp: Path, **env: str | None) -> tuple[Proc, str]:

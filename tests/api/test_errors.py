@@ -1,7 +1,6 @@
 """Error answers: 400, 404, 411, 413, 422, 429, 503, each with a safe message and never a 500."""
 
 import json
-import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,7 @@ from django.conf import settings
 
 from taskcenter.models import Run, Workflow
 from tests.conftest import Proc, child_env, wait_for
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -108,12 +108,6 @@ def test_trigger_rate_limit_answers_429_with_retry_after(http, make_user, token_
     assert Run.objects.filter(user=user).count() == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.services
 def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     make_user, token_for, tmp_path
@@ -121,8 +115,8 @@ def test_unreachable_broker_is_503_within_5_seconds_and_records_nothing(
     # Given the web server as deployed (gunicorn, threads) whose broker URL points at a
     # port nothing listens on
     token = token_for(make_user(jobs=("jobs.demo.add",)))
-    port = _free_port()
-    dead_broker = f"redis://127.0.0.1:{_free_port()}/0"
+    port = free_port()
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
     server = Proc(
         [
             sys.executable,

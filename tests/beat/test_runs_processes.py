@@ -8,8 +8,9 @@ from django_celery_results.models import TaskResult
 
 from taskcenter.beat.status import missed_runs_recent, schedule_missed_runs
 from taskcenter.models import ScheduleEvent, ScheduleSettings
-from tests.beat.conftest import RedisServer, every
+from tests.beat.conftest import every
 from tests.conftest import start_worker, wait_for
+from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,7 @@ from taskcenter.beat.scheduler import TaskcenterScheduler
 from taskcenter.beat.sender import SlotSender
 from taskcenter.beat.slots import plan
 from taskcenter.models import ScheduleEvent
-from tests.beat.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -18,8 +18,8 @@ from taskcenter import dispatch
 from taskcenter.catalog import get_job
 from taskcenter.dispatch import redis_publisher
 from taskcenter.results.backend import ENQUEUED_AT
-from tests.beat.conftest import RedisServer
 from tests.conftest import wait_for
+from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.services]
 

@@ -29,6 +29,7 @@ from config.celery import app
 from tests.api.conftest import make_user, token_for  # noqa: F401  (the web fault tests' fixtures)
 from tests.beat.conftest import beats, outbox  # noqa: F401  (the beat fault tests' fixtures)
 from tests.conftest import ROOT, Proc, child_env, wait_for
+from tests.servers import MariaDB, RedisServer, free_port  # noqa: F401  (free_port: for tests)
 
 #: The queue only the fault tests' jobs use (tests.faults.tasks).
 QUEUE = "faults"
@@ -36,60 +37,8 @@ QUEUE = "faults"
 TIME_LIMIT = 8
 VISIBILITY = 10
 RESTORE_INTERVAL = 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of the test's own: free port, own directory, append-only file on."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.dir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [
-            "redis-server",
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(self.dir),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-            "--daemonize",
-            "no",
-            "--logfile",
-            str(self.dir / "redis.log"),
-        ]
-        self.proc = subprocess.Popen(argv, cwd=self.dir, start_new_session=True)
-        wait_for(self._answers, timeout=20, what="the test's redis-server to answer")
-
-    def _answers(self) -> bool:
-        try:
-            return bool(self.client().ping())
-        except redis.RedisError:
-            return False
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=2)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(30)
-        self.proc = None
+#: The database the fault tests' own mariadbd holds (the suite's schema, no rows).
+FAULTS_DB = "tc_faults"
 
 
 @pytest.fixture
@@ -97,7 +46,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A private, persistent redis-server for one test."""
     workdir = tmp_path / "redis"
     workdir.mkdir()
-    server = RedisServer(workdir)
+    server = RedisServer(workdir, persistent=True)
     server.start()
     yield server
     server.stop(signal.SIGKILL)
@@ -253,97 +202,17 @@ def rabbit_vhost() -> Iterator[RabbitVhost]:
     vhost.delete()
 
 
-class MariaDB:
-    """A mariadbd of the test's own: fresh data directory, free port, the test schema."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.dir = workdir
-        self.port = free_port()
-        self.name = "tc_faults"
-        self.url = f"mysql://root:@127.0.0.1:{self.port}/{self.name}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        subprocess.run(
-            [
-                "mariadb-install-db",
-                "--no-defaults",
-                f"--datadir={workdir / 'data'}",
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def start(self) -> None:
-        argv = [
-            "mariadbd",
-            "--no-defaults",
-            f"--datadir={self.dir / 'data'}",
-            f"--port={self.port}",
-            "--bind-address=127.0.0.1",
-            f"--socket={self.dir / 'mysqld.sock'}",
-            "--user=root",
-            "--skip-log-bin",
-            "--innodb-buffer-pool-size=32M",
-        ]
-        log = (self.dir / "mariadbd.log").open("ab")
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
-        wait_for(self._answers, timeout=60, what="the test's mariadbd to answer")
-
-    def _answers(self) -> bool:
-        done = self.sql("SELECT 1", check=False)
-        return done.returncode == 0
-
-    def sql(self, statement: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", "-N", "-e", statement],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=check,
-        )
-
-    def copy_schema(self) -> None:
-        """Create the database with the suite's test schema (tables and triggers, no rows)."""
-        source = connection.settings_dict
-        dump = subprocess.run(
-            [
-                "mariadb-dump",
-                "-uroot",
-                f"-h{source['HOST'] or '127.0.0.1'}",
-                f"-P{source['PORT'] or 3306}",
-                "--no-data",
-                str(source["NAME"]),
-            ],
-            capture_output=True,
-            check=True,
-            timeout=120,
-        ).stdout
-        self.sql(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
-        subprocess.run(
-            ["mariadb", "-uroot", "-h127.0.0.1", f"-P{self.port}", self.name],
-            input=dump,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def stop(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(60)
-        self.proc = None
-
-
 @pytest.fixture
 def own_mariadb(tmp_path: Path) -> Iterator[MariaDB]:
     """A private mariadbd with the test schema, for a test that stops the database."""
-    workdir = tmp_path / "mariadb"
-    workdir.mkdir()
-    server = MariaDB(workdir)
+    server = MariaDB(tmp_path / "mariadb")
     server.start()
-    server.copy_schema()
+    source = connection.settings_dict
+    server.copy_schema(
+        source_db=str(source["NAME"]),
+        host=source["HOST"] or "127.0.0.1",
+        port=int(source["PORT"] or 3306),
+        target_db=FAULTS_DB,
+    )
     yield server
     server.stop()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import Proc, start_beat, wait_for
-from tests.faults.conftest import count, fault_env, send, start_fault_worker
+from tests.faults.conftest import FAULTS_DB, count, fault_env, send, start_fault_worker
 
 pytestmark = [
     pytest.mark.services,
@@ -24,7 +24,7 @@ pytestmark = [
 
 def _status(db, task_id: str) -> str | None:
     rows = db.sql(
-        f"SELECT status FROM {db.name}.django_celery_results_taskresult"
+        f"SELECT status FROM {FAULTS_DB}.django_celery_results_taskresult"
         f" WHERE task_id = '{task_id}'",
         check=False,
     )
@@ -37,7 +37,7 @@ def test_a_result_finished_while_mysql_is_down_is_stored_when_it_is_back(
     # Time limits well above the outage: storing the result again counts against them.
     env = fault_env(
         own_redis.url,
-        DATABASE_URL=own_mariadb.url,
+        DATABASE_URL=own_mariadb.url(FAULTS_DB),
         CELERY_TASK_TIME_LIMIT="120",
         CELERY_TASK_SOFT_TIME_LIMIT="110",
         CELERY_VISIBILITY_TIMEOUT="150",

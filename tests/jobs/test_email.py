@@ -9,7 +9,7 @@ from django_celery_results.models import TaskResult
 from jobs.email import send_email
 from taskcenter import dispatch
 from tests.conftest import child_env, start_worker, wait_for
-from tests.test_processes import free_port
+from tests.servers import free_port
 
 
 def test_send_email_uses_the_configured_backend(settings):

@@ -10,14 +10,14 @@ from django.conf import settings
 
 from tests.conftest import wait_for
 from tests.local.conftest import wait_for_log
-from tests.local.mariadb import PrivateMariaDB
+from tests.servers import MariaDB
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 DB = "tc_local_restart"
 
 
-def started_times(server: PrivateMariaDB) -> list[float]:
+def started_times(server: MariaDB) -> list[float]:
     """Start times (epoch) of the recorded tick runs, read straight from the private server."""
     conn = server.connect(DB)
     try:
@@ -32,16 +32,18 @@ def started_times(server: PrivateMariaDB) -> list[float]:
 
 
 def test_a_database_restart_under_the_scheduler_does_not_stop_it(schedulers, tmp_path: Path):
-    server = PrivateMariaDB(tmp_path / "mariadb")
+    server = MariaDB(tmp_path / "mariadb")
     server.start()
     try:
         own = settings.DATABASES["default"]
-        server.load_schema_of(
-            source_db=own["NAME"], host=own["HOST"], port=int(own["PORT"] or 3306), target_db=DB
+        server.copy_schema(
+            source_db=own["NAME"],
+            host=own["HOST"],
+            port=int(own["PORT"] or 3306),
+            target_db=DB,
+            triggers=False,
         )
-        proc = schedulers.start_leader(
-            "tests.local.tick", DATABASE_URL=f"mysql://root:@127.0.0.1:{server.port}/{DB}"
-        )
+        proc = schedulers.start_leader("tests.local.tick", DATABASE_URL=server.url(DB))
         wait_for(lambda: len(started_times(server)) >= 2, timeout=30, what="runs recorded")
 
         server.stop()

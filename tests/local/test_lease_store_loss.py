@@ -3,63 +3,20 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import redis
 
 import tests.local.jobs  # noqa: F401  (the test jobs, in this process's catalog too)
 from taskcenter.models import LocalJobRun
 from tests.conftest import wait_for
 from tests.local.conftest import LEASE_TTL, wait_for_log
-from tests.local.mariadb import free_port
+from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class PrivateRedis:
-    """A redis-server of the test's own on a free port (never the machine's)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-
-        def answers() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-
-        wait_for(answers, timeout=20, what="the private redis-server")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 def test_a_leader_that_loses_redis_stops_firing_within_the_ttl_and_leads_again_after(
@@ -67,7 +24,7 @@ def test_a_leader_that_loses_redis_stops_firing_within_the_ttl_and_leads_again_a
 ):
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is needed for a private Redis")
-    store = PrivateRedis(tmp_path)
+    store = RedisServer(tmp_path)
     store.start()
     try:
         proc = schedulers.start_leader(
@@ -75,7 +32,7 @@ def test_a_leader_that_loses_redis_stops_firing_within_the_ttl_and_leads_again_a
         )
         wait_for(lambda: LocalJobRun.objects.filter(job="tests.local.tick").exists(), timeout=20)
 
-        store.stop()
+        store.stop(signal.SIGKILL)
         lost_at = time.time()
         wait_for_log(proc, "standing by (lost the leader lease)", timeout=LEASE_TTL + 10)
         quiet_from = lost_at + LEASE_TTL  # the leader trusts its lease for 80% of the TTL
@@ -94,7 +51,7 @@ def test_a_leader_that_loses_redis_stops_firing_within_the_ttl_and_leads_again_a
         )
         assert proc.popen.poll() is None
     finally:
-        store.stop()
+        store.stop(signal.SIGKILL)
 
 
 def _dt(epoch: float) -> datetime:

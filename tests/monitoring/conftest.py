@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
-import socket
-import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,64 +12,11 @@ from django.utils import timezone
 
 from taskcenter.models import ProcessHeartbeat
 from tests.api.conftest import HttpClient
-from tests.conftest import wait_for
+from tests.servers import RedisServer
 
 # Only the workers these tests start consume it: a session-wide worker of another test
 # module, which does not know the tests' own tasks, never takes their messages.
 TEST_QUEUE = "tc-monitoring"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of this test alone (own port, no persistence), to stop at will."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.popen = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(self._answers, timeout=20, what="the test's redis-server")
-
-    def _answers(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def freeze(self) -> None:
-        """Stop the server (SIGSTOP): it accepts connections and never answers."""
-        os.kill(self.popen.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        os.kill(self.popen.pid, signal.SIGCONT)
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            os.kill(self.popen.pid, signal.SIGCONT)
-            self.popen.terminate()
-            self.popen.wait(10)
 
 
 @pytest.fixture(autouse=True)
@@ -86,12 +29,11 @@ def plain_static_storage(settings):
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
-    server = OwnRedis(tmp_path)
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
     yield server
-    server.kill()
+    server.stop(signal.SIGKILL)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.beat.conftest import free_port
 from tests.conftest import Proc, child_env, start_worker, wait_for
+from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.services,

@@ -44,7 +44,7 @@ def test_readyz_names_the_broker_within_its_bound_while_redis_is_stopped(http, o
         hung_took = time.monotonic() - began
     finally:
         own_redis.thaw()
-    own_redis.kill()
+    own_redis.stop()
     began = time.monotonic()
     refused = http.get("/readyz")
     refused_took = time.monotonic() - began
