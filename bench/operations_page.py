@@ -83,6 +83,7 @@ def fill(rows: int) -> float:
         c.fetchall()
         # Rollups are rebuilt from this fill on the first render (timed on its own).
         c.execute("TRUNCATE TABLE taskcenter_runrollup")
+        c.execute("TRUNCATE TABLE taskcenter_quarterdayrollup")
     return time.perf_counter() - began
 
 
