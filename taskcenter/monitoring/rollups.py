@@ -188,20 +188,28 @@ def rollups_cache_clear() -> None:
 
 def _finished_select(step: int) -> str:
     """One statement for the rolled-up part of a window, both sources: the newest ids of
-    both rollup tables, and the rows only when they differ from the ones given (else none):
-    hours grouped into buckets, plus six-hour rows that are one bucket each already."""
+    both rollup tables, and the rows only when either differs from the one given (else
+    none): hours summed into buckets (an hour is its own bucket at 1 h), plus six-hour
+    rows, each a bucket of its own already."""
     hourly, quarters = RunRollup._meta.db_table, QuarterDayRollup._meta.db_table
-    moved = "(m.top <> %s OR m.qtop <> %s)"
+    top = f"(SELECT COALESCE(MAX(id), 0) FROM {hourly})"
+    qtop = f"(SELECT COALESCE(MAX(id), 0) FROM {quarters})"
+    moved = f"({top} <> %s OR {qtop} <> %s)"
+    if step == 3600:
+        hours = f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, runs, "
+        hours += f"failures, last_failure_at FROM {hourly}"
+        group = ""
+    else:
+        hours = f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, SUM(runs), "
+        hours += f"SUM(failures), MAX(last_failure_at) FROM {hourly}"
+        group = " GROUP BY source, metric, job, b, bin"
     return (
-        f"SELECT m.top, m.qtop, g.* FROM (SELECT (SELECT COALESCE(MAX(id), 0) FROM {hourly}) "
-        f"AS top, (SELECT COALESCE(MAX(id), 0) FROM {quarters}) AS qtop) AS m LEFT JOIN ("
-        f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, SUM(runs) AS n, "
-        f"SUM(failures) AS f, MAX(last_failure_at) AS lf FROM {hourly} "
-        "WHERE source IN (%s, %s) AND (hour >= %s AND hour < %s OR hour >= %s AND hour < %s) "
-        "GROUP BY source, metric, job, b, bin UNION ALL "
+        f"SELECT m.top, m.qtop, g.* FROM (SELECT {top} AS top, {qtop} AS qtop) AS m "
+        f"LEFT JOIN ({hours} WHERE source IN (%s, %s) AND (hour >= %s AND hour < %s OR "
+        f"hour >= %s AND hour < %s) AND {moved}{group} UNION ALL "
         f"SELECT source, metric, job, {sql.bucket('start', step)}, bin, runs, failures, "
         f"last_failure_at FROM {quarters} WHERE source IN (%s, %s) AND start >= %s "
-        f"AND start < %s) AS g ON {moved}"
+        f"AND start < %s AND {moved}) AS g ON 1 = 1"
     )
 
 
@@ -221,7 +229,7 @@ def _finished(cursor, *, first: datetime, current: datetime, step: int) -> Group
     when = sql.when
     cursor.execute(
         _finished_select(step),
-        [*sources, when(first), when(whole_from), when(whole_to), when(current)]
+        [*sources, when(first), when(whole_from), when(whole_to), when(current), *known]
         + [*sources, when(whole_from), when(whole_to), *known],
     )
     rows = cursor.fetchall()
