@@ -2,7 +2,8 @@
 
 The broker only knows how many messages wait now; a sample a minute, written by the
 workers' heartbeat timer, is what lets the page draw the last hours and days. Hourly
-rollups of finished runs keep the page's cost independent of the results table's size.
+and six-hour rollups of finished runs keep the page's cost independent of the results
+table's size.
 """
 
 from django.db import models

@@ -187,29 +187,27 @@ def rollups_cache_clear() -> None:
 
 
 def _finished_select(step: int) -> str:
-    """One statement for the rolled-up part of a window, both sources: the newest ids of
-    both rollup tables, and the rows only when either differs from the one given (else
-    none): hours summed into buckets (an hour is its own bucket at 1 h), plus six-hour
-    rows, each a bucket of its own already."""
+    """One statement for the rolled-up part of a window, both sources: a row of the newest
+    ids of both rollup tables, and the rows only when either differs from the one given
+    (else none): hours summed into buckets (an hour is its own bucket at 1 h), plus
+    six-hour rows, each a bucket of its own already."""
     hourly, quarters = RunRollup._meta.db_table, QuarterDayRollup._meta.db_table
     top = f"(SELECT COALESCE(MAX(id), 0) FROM {hourly})"
     qtop = f"(SELECT COALESCE(MAX(id), 0) FROM {quarters})"
     moved = f"({top} <> %s OR {qtop} <> %s)"
-    if step == 3600:
-        hours = f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, runs, "
-        hours += f"failures, last_failure_at FROM {hourly}"
-        group = ""
-    else:
-        hours = f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, SUM(runs), "
-        hours += f"SUM(failures), MAX(last_failure_at) FROM {hourly}"
-        group = " GROUP BY source, metric, job, b, bin"
+    hour_is_bucket = step == 3600
+    sums = "SUM(runs), SUM(failures), MAX(last_failure_at)"
+    columns = "runs, failures, last_failure_at" if hour_is_bucket else sums
+    group = "" if hour_is_bucket else " GROUP BY source, metric, job, b, bin"
+    hours = f"SELECT NULL, NULL, source, metric, job, {sql.bucket('hour', step)} AS b, bin, "
+    hours += f"{columns} FROM {hourly}"
     return (
-        f"SELECT m.top, m.qtop, g.* FROM (SELECT {top} AS top, {qtop} AS qtop) AS m "
-        f"LEFT JOIN ({hours} WHERE source IN (%s, %s) AND (hour >= %s AND hour < %s OR "
+        f"SELECT {top}, {qtop}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL UNION ALL "
+        f"{hours} WHERE source IN (%s, %s) AND (hour >= %s AND hour < %s OR "
         f"hour >= %s AND hour < %s) AND {moved}{group} UNION ALL "
-        f"SELECT source, metric, job, {sql.bucket('start', step)}, bin, runs, failures, "
-        f"last_failure_at FROM {quarters} WHERE source IN (%s, %s) AND start >= %s "
-        f"AND start < %s AND {moved}) AS g ON 1 = 1"
+        f"SELECT NULL, NULL, source, metric, job, {sql.bucket('start', step)}, bin, runs, "
+        f"failures, last_failure_at FROM {quarters} WHERE source IN (%s, %s) AND start >= %s "
+        f"AND start < %s AND {moved}"
     )
 
 
@@ -233,7 +231,8 @@ def _finished(cursor, *, first: datetime, current: datetime, step: int) -> Group
         + [*sources, when(whole_from), when(whole_to), *known],
     )
     rows = cursor.fetchall()
-    top = (rows[0][0], rows[0][1])
+    # The one row without a source carries the ids (a UNION ALL keeps no order).
+    top = next((a, b) for a, b, source, *_rest in rows if source is None)
     if kept is not None and top == known:
         return kept
     out = Grouped()
