@@ -32,7 +32,7 @@ def check_alerts() -> int:
 
 @local_job("jobs.maintenance.roll_up_runs", trigger="cron", minute=1, jitter=20)
 def roll_up_runs() -> None:
-    """Roll the last hour's runs up for the operations page (which else does it on view)."""
+    """Roll the last hour (and a six-hour period just ended) up for the operations page."""
     rollups_catch_up()
 
 

@@ -6,7 +6,7 @@ from taskcenter.models.audit import ScheduleChange
 from taskcenter.models.beat import BeatInstance, BeatLease, ScheduleChangeFeed, ScheduleEvent
 from taskcenter.models.heartbeats import ProcessHeartbeat
 from taskcenter.models.local import LocalJobRun, LocalJobState
-from taskcenter.models.monitoring import QueueSample, RunRollup
+from taskcenter.models.monitoring import QuarterDayRollup, QueueSample, RunRollup
 from taskcenter.models.schedules import ScheduleSettings
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "LocalJobRun",
     "LocalJobState",
     "ProcessHeartbeat",
+    "QuarterDayRollup",
     "QueueSample",
     "Run",
     "RunRollup",

@@ -21,7 +21,7 @@ from django_celery_results.models import TaskResult
 from taskcenter.catalog import all_jobs
 from taskcenter.models import LocalJobRun, RunRollup
 from taskcenter.monitoring.figures import job_runtime
-from taskcenter.monitoring.rollups import Grouped
+from taskcenter.monitoring.histograms import Grouped
 
 SORT_KEYS = ("name", "runtime", "runs", "failures", "success_rate", "p50", "p95", "p99", "wait_p95")
 

@@ -1,47 +1,52 @@
 """Run figures grouped by job, time bucket and log-scale bin: live for the current hour,
-from hourly rollups before it.
+from hourly rollups before it, and from six-hour rollups for a 7-day window's whole periods.
 
 Every read of the operations page first rolls up the hours finished since the last
 rollup (`INSERT ... SELECT ... GROUP BY`, idempotent under concurrent web processes),
-then reads grouped rows: their number depends on jobs, buckets and bins, never on the
-number of runs. Percentiles are interpolated inside the bin they fall in.
+then each finished six-hour period (00, 06, 12, 18 h UTC) from its hours; then it reads
+grouped rows: their number depends on jobs, buckets and bins, never on the number of
+runs. The 7-day window charts six-hour buckets, so its whole periods are read from the
+six-hour rows as they are (a sixth of the hourly rows, nothing to group) and only the
+hours of its two partial periods from the hourly rows.
 
-The finished hours of a window are the costly part (a 7-day window reads ~60,000 rollup
-rows) and do not change once rolled up, so each process keeps their figures per window
-hours and bucket size, with the id of the newest rollup row then. One statement reads
-that id and, only when it has moved (a new hour rolled up), the grouped rows again: the
-same statement count whether the copy is used or not, and the figures exact with
-respect to the rollups. A table emptied by hand (its ids restarting) needs
-`rollups_cache_clear()` or a restart.
+The finished part of a window does not change once rolled up, so each process keeps its
+figures per window hours and bucket size, with the ids of the newest rollup rows then.
+One statement reads those ids and, only when one has moved (a new hour or period rolled
+up), the rows again: the same statement count whether the copy is used or not, and the
+figures exact with respect to the rollups. A table emptied by hand (its ids restarting)
+needs `rollups_cache_clear()` or a restart.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Max
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from taskcenter.models import LocalJobRun, RunRollup
+from taskcenter.models import LocalJobRun, QuarterDayRollup, RunRollup
 from taskcenter.monitoring import sql
+from taskcenter.monitoring.histograms import (
+    BASE,
+    FLOOR_SECONDS,
+    MIN_BIN,
+    UNKNOWN,
+    Grouped,
+    add_rows,
+    aware,
+    merge,
+)
 
-# Each bin 20 % wider than the last: about 40 bins from 10 ms to 10 s, which keeps the
-# rollup small while a percentile stays within one bin (interpolated inside it).
-BASE = 1.2
-# Shorter than 10 ms counts as 10 ms: the bins need a floor.
-FLOOR_SECONDS = 0.01
-MIN_BIN = math.floor(math.log(FLOOR_SECONDS) / math.log(BASE))
-UNKNOWN = -1000
 # Rollups are kept, and rebuilt from the results on a fresh database, this far back.
 KEEP = timedelta(days=8)
 # Finished-hours figures kept per process: a few windows and bucket sizes, for the hour.
 CACHE_SIZE = 8
+# The six-hour rollups' period (the 7-day window's chart bucket), from midnight UTC.
+PERIOD = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -108,106 +113,70 @@ def _insert_ignore() -> str:
     return "INSERT IGNORE INTO" if connection.vendor == "mysql" else "INSERT OR IGNORE INTO"
 
 
+def _period_sql(column: str) -> str:
+    """SQL for the start of the six-hour period holding the whole hour `column`."""
+    if connection.vendor == "mysql":
+        return f"({column} - INTERVAL (HOUR({column}) %% 6) HOUR)"
+    hours = f"(CAST(strftime('%%H', {column}) AS INTEGER) %% 6)"
+    return f"datetime({column}, '-' || {hours} || ' hours')"
+
+
+def period_floor(moment: datetime) -> datetime:
+    """Return the start of the six-hour period (from midnight UTC) `moment` falls in."""
+    return moment.replace(hour=moment.hour - moment.hour % 6, minute=0, second=0, microsecond=0)
+
+
+def _latest() -> dict[tuple[str, str], datetime]:
+    """Return {(table, source): newest hour or period rolled up} in one statement."""
+    hourly, quarters = RunRollup._meta.db_table, QuarterDayRollup._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'h', source, MAX(hour) FROM {hourly} GROUP BY source UNION ALL "
+            f"SELECT 'q', source, MAX(start) FROM {quarters} GROUP BY source"
+        )
+        return {(t, source): aware(last) for t, source, last in cursor.fetchall() if last}
+
+
 def rollups_catch_up(*, now: datetime | None = None) -> None:
-    """Roll up every finished hour not rolled up yet (6 statements, whatever there is)."""
+    """Roll up every finished hour, then every finished six-hour period, not rolled up yet
+    (7 statements, whatever there is)."""
     now = now or timezone.now()
     current = now.replace(minute=0, second=0, microsecond=0)
-    table = RunRollup._meta.db_table
+    latest = _latest()
+    hourly, quarters = RunRollup._meta.db_table, QuarterDayRollup._meta.db_table
     with connection.cursor() as cursor:
         for src in _sources():
-            last = RunRollup.objects.filter(source=src.source).aggregate(last=Max("hour"))["last"]
+            last = latest.get(("h", src.source))
             start = last + timedelta(hours=1) if last else current - KEEP
             for metric in ("d", "w"):
                 select = _grouped_select(src, metric, _hour_sql(src.moment))
                 cursor.execute(
-                    f"{_insert_ignore()} {table} (job, hour, bin, runs, failures, "
+                    f"{_insert_ignore()} {hourly} (job, hour, bin, runs, failures, "
                     f"last_failure_at, source, metric) SELECT g.*, %s, %s FROM ({select}) AS g",
                     [src.source, metric, sql.when(start), sql.when(current)],
                 )
-
-
-@dataclass
-class Histogram:
-    """Run counts per log-scale bin, with the percentile interpolated inside a bin."""
-
-    bins: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, bin_: int, n: int) -> None:
-        if bin_ != UNKNOWN:
-            self.bins[bin_] += n
-
-    def percentile(self, fraction: float) -> float | None:
-        total = sum(self.bins.values())
-        if not total:
-            return None
-        rank, seen = fraction * total, 0
-        for bin_ in sorted(self.bins):
-            n = self.bins[bin_]
-            if seen + n >= rank:
-                low = 0.0 if bin_ == MIN_BIN else BASE**bin_
-                high = BASE ** (bin_ + 1)
-                return low + (high - low) * ((rank - seen) / n)
-            seen += n
-        return BASE ** (max(self.bins) + 1)
+        # Every hour before `current` is rolled up now: so is every period before its own.
+        for src in _sources():
+            last = latest.get(("q", src.source))
+            start = last + PERIOD if last else period_floor(current - KEEP)
+            cursor.execute(
+                f"{_insert_ignore()} {quarters} (source, metric, job, start, bin, runs, "
+                f"failures, last_failure_at) SELECT source, metric, job, "
+                f"{_period_sql('hour')} AS p, bin, SUM(runs), SUM(failures), "
+                f"MAX(last_failure_at) FROM {hourly} WHERE source = %s AND hour >= %s "
+                "AND hour < %s GROUP BY source, metric, job, p, bin",
+                [src.source, sql.when(start), sql.when(period_floor(current))],
+            )
 
 
 def rollups_prune(*, now: datetime | None = None) -> None:
     """Delete rollups older than the longest window needs."""
-    RunRollup.objects.filter(hour__lt=(now or timezone.now()) - KEEP).delete()
+    oldest = (now or timezone.now()) - KEEP
+    RunRollup.objects.filter(hour__lt=oldest).delete()
+    QuarterDayRollup.objects.filter(start__lt=oldest).delete()
 
 
-@dataclass
-class JobFigures:
-    """One job's runs, failures, last failure and histograms over the window."""
-
-    runs: int = 0
-    failures: int = 0
-    last_failure_at: datetime | None = None
-    durations: Histogram = field(default_factory=Histogram)
-    waits: Histogram = field(default_factory=Histogram)
-
-
-@dataclass
-class Grouped:
-    """The window's figures per (source, job), per time bucket, and per bucket's durations."""
-
-    jobs: dict[tuple[str, str], JobFigures] = field(default_factory=dict)
-    runs: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
-    failures: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    bucket_durations: dict[int, Histogram] = field(default_factory=lambda: defaultdict(Histogram))
-
-
-def _add(out: Grouped, source: str, metric: str, rows, to_bucket) -> None:
-    jobs, by_job, by_bucket, failed = out.jobs, out.runs, out.bucket_durations, out.failures
-    for job, moment, bin_, runs, failures, last_failure in rows:
-        key = (source, job or "")
-        if (figures := jobs.get(key)) is None:
-            figures = jobs[key] = JobFigures()
-        bin_, runs = int(bin_), int(runs)
-        if metric == "w":
-            figures.waits.add(bin_, runs)
-            continue
-        bucket = to_bucket(moment)
-        failures = int(failures or 0)
-        figures.runs += runs
-        figures.failures += failures
-        figures.durations.add(bin_, runs)
-        if last_failure is not None:
-            last_failure = _aware(last_failure)
-            if figures.last_failure_at is None or last_failure > figures.last_failure_at:
-                figures.last_failure_at = last_failure
-        by_job[(key[1], bucket)] += runs
-        failed[bucket] += failures
-        by_bucket[bucket].add(bin_, runs)
-
-
-def _aware(value) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
-
-
-_finished_cache: OrderedDict[tuple, tuple[int, Grouped]] = OrderedDict()
+_finished_cache: OrderedDict[tuple, tuple[tuple[int, int], Grouped]] = OrderedDict()
 _finished_lock = threading.Lock()
 
 
@@ -217,40 +186,28 @@ def rollups_cache_clear() -> None:
         _finished_cache.clear()
 
 
-def _merge(out: Grouped, part: Grouped) -> None:
-    """Add the figures of `part` into `out`, leaving `part` as it was."""
-    for key, f in part.jobs.items():
-        mine = out.jobs.setdefault(key, JobFigures())
-        mine.runs += f.runs
-        mine.failures += f.failures
-        if f.last_failure_at and (
-            mine.last_failure_at is None or f.last_failure_at > mine.last_failure_at
-        ):
-            mine.last_failure_at = f.last_failure_at
-        for bin_, n in f.durations.bins.items():
-            mine.durations.bins[bin_] += n
-        for bin_, n in f.waits.bins.items():
-            mine.waits.bins[bin_] += n
-    for key, n in part.runs.items():
-        out.runs[key] += n
-    for bucket, n in part.failures.items():
-        out.failures[bucket] += n
-    for bucket, hist in part.bucket_durations.items():
-        for bin_, n in hist.bins.items():
-            out.bucket_durations[bucket].bins[bin_] += n
-
-
 def _finished_select(step: int) -> str:
-    """One statement for the rolled-up hours of both sources: the newest rollup row's id,
-    and the grouped rows only when that id differs from the one given (else none)."""
-    table = RunRollup._meta.db_table
-    top = f"(SELECT COALESCE(MAX(id), 0) FROM {table})"
+    """One statement for the rolled-up part of a window, both sources: a row of the newest
+    ids of both rollup tables, and the rows only when either differs from the one given
+    (else none): hours summed into buckets (an hour is its own bucket at 1 h), plus
+    six-hour rows, each a bucket of its own already."""
+    hourly, quarters = RunRollup._meta.db_table, QuarterDayRollup._meta.db_table
+    top = f"(SELECT COALESCE(MAX(id), 0) FROM {hourly})"
+    qtop = f"(SELECT COALESCE(MAX(id), 0) FROM {quarters})"
+    moved = f"({top} <> %s OR {qtop} <> %s)"
+    hour_is_bucket = step == 3600
+    sums = "SUM(runs), SUM(failures), MAX(last_failure_at)"
+    columns = "runs, failures, last_failure_at" if hour_is_bucket else sums
+    group = "" if hour_is_bucket else " GROUP BY source, metric, job, b, bin"
+    hours = f"SELECT NULL, NULL, source, metric, job, {sql.bucket('hour', step)} AS b, bin, "
+    hours += f"{columns} FROM {hourly}"
     return (
-        f"SELECT m.top, g.* FROM (SELECT {top} AS top) AS m LEFT JOIN ("
-        f"SELECT source, metric, job, {sql.bucket('hour', step)} AS b, bin, SUM(runs), "
-        f"SUM(failures), MAX(last_failure_at) FROM {table} "
-        f"WHERE source IN (%s, %s) AND hour >= %s AND hour < %s AND {top} <> %s "
-        "GROUP BY source, metric, job, b, bin) AS g ON 1 = 1"
+        f"SELECT {top}, {qtop}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL UNION ALL "
+        f"{hours} WHERE source IN (%s, %s) AND (hour >= %s AND hour < %s OR "
+        f"hour >= %s AND hour < %s) AND {moved}{group} UNION ALL "
+        f"SELECT NULL, NULL, source, metric, job, {sql.bucket('start', step)}, bin, runs, "
+        f"failures, last_failure_at FROM {quarters} WHERE source IN (%s, %s) AND start >= %s "
+        f"AND start < %s AND {moved}"
     )
 
 
@@ -259,22 +216,32 @@ def _finished(cursor, *, first: datetime, current: datetime, step: int) -> Group
     while no rollup row was added since, else read again (one statement either way)."""
     key = (connection.alias, first, current, step)
     with _finished_lock:
-        known_top, kept = _finished_cache.get(key, (-1, None))
+        known, kept = _finished_cache.get(key, ((-1, -1), None))
+    # Whole periods from the six-hour rows when a bucket is made of them, else none.
+    whole_from = whole_to = current
+    if step % int(PERIOD.total_seconds()) == 0:
+        whole_from = period_floor(first)
+        whole_from += PERIOD if whole_from < first else timedelta(0)
+        whole_to = max(whole_from, period_floor(current))
+    sources = [s.source for s in _sources()]
+    when = sql.when
     cursor.execute(
         _finished_select(step),
-        [*(s.source for s in _sources()), sql.when(first), sql.when(current), known_top],
+        [*sources, when(first), when(whole_from), when(whole_to), when(current), *known]
+        + [*sources, when(whole_from), when(whole_to), *known],
     )
     rows = cursor.fetchall()
-    top = rows[0][0]
-    if kept is not None and top == known_top:
+    # The one row without a source carries the ids (a UNION ALL keeps no order).
+    top = next((a, b) for a, b, source, *_rest in rows if source is None)
+    if kept is not None and top == known:
         return kept
     out = Grouped()
     by_part: dict[tuple[str, str], list] = defaultdict(list)
-    for _top, source, metric, *rest in rows:
+    for _top, _qtop, source, metric, *rest in rows:
         if source is not None:
             by_part[(source, metric)].append(rest)
     for (source, metric), part in by_part.items():
-        _add(out, source, metric, part, int)
+        add_rows(out, source, metric, part, int)
     with _finished_lock:
         _finished_cache[key] = (top, out)
         _finished_cache.move_to_end(key)
@@ -298,8 +265,8 @@ def grouped(*, since: datetime, now: datetime, step: int) -> Grouped:
                     _grouped_select(src, metric, sql.bucket(src.moment, step)),
                     [sql.when(live_from), sql.when(now)],
                 )
-                _add(out, src.source, metric, cursor.fetchall(), int)
+                add_rows(out, src.source, metric, cursor.fetchall(), int)
         if rolled:
             first = since.replace(minute=0, second=0, microsecond=0)
-            _merge(out, _finished(cursor, first=first, current=current, step=step))
+            merge(out, _finished(cursor, first=first, current=current, step=step))
     return out

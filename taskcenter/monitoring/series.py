@@ -14,7 +14,7 @@ from django.db import connection
 
 from taskcenter.models import QueueSample
 from taskcenter.monitoring import sql
-from taskcenter.monitoring.rollups import Grouped
+from taskcenter.monitoring.histograms import Grouped
 
 # window seconds -> bucket seconds: 12 x 5 min, 24 x 1 h, 28 x 6 h.
 BUCKETS = {3600: 300, 86400: 3600, 7 * 86400: 6 * 3600}
