@@ -49,8 +49,6 @@ CRON_LABELS = {
     "month_of_year": gettext_lazy("month"),
     "day_of_week": gettext_lazy("day of week"),
 }
-#: Fields of a PeriodicTask that the audit trail compares before and after a change.
-AUDITED_FIELDS = ("name", "task", "args", "kwargs", "queue", "enabled", "description", "schedule")
 
 
 def _json(value: Any, *, field: str, kind: type, errors: dict[str, list[str]]) -> Any:
@@ -281,24 +279,3 @@ def schedule_row(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     fields[kind] = row
     fields["one_off"] = kind == "clocked"
     return fields
-
-
-def snapshot(task: PeriodicTask) -> dict[str, Any]:
-    """Return the audited fields of `task` as JSON-friendly values."""
-    return {
-        "name": task.name,
-        "task": task.task,
-        "args": task.args,
-        "kwargs": task.kwargs,
-        "queue": task.queue,
-        "enabled": task.enabled,
-        "description": task.description,
-        "schedule": str(task.scheduler) if task.scheduler else None,
-    }
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """Return {field: [old, new]} for every audited field whose value changed."""
-    return {
-        f: [before.get(f), after.get(f)] for f in AUDITED_FIELDS if before.get(f) != after.get(f)
-    }

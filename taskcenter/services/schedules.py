@@ -22,9 +22,33 @@ from django_celery_beat.models import PeriodicTask
 from taskcenter import dispatch
 from taskcenter.models import ScheduleChange, ScheduleSettings
 from taskcenter.results.rows import row_mark_unsent
-from taskcenter.services.schedule_specs import diff, schedule_row, snapshot, spec_clean
+from taskcenter.services.schedule_specs import schedule_row, spec_clean
 
 User = AbstractBaseUser | AnonymousUser | None
+
+#: Fields of a PeriodicTask that the audit trail compares before and after a change.
+AUDITED_FIELDS = ("name", "task", "args", "kwargs", "queue", "enabled", "description", "schedule")
+
+
+def snapshot(task: PeriodicTask) -> dict[str, Any]:
+    """Return the audited fields of `task` as JSON-friendly values."""
+    return {
+        "name": task.name,
+        "task": task.task,
+        "args": task.args,
+        "kwargs": task.kwargs,
+        "queue": task.queue,
+        "enabled": task.enabled,
+        "description": task.description,
+        "schedule": str(task.scheduler) if task.scheduler else None,
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Return {field: [old, new]} for every audited field whose value changed."""
+    return {
+        f: [before.get(f), after.get(f)] for f in AUDITED_FIELDS if before.get(f) != after.get(f)
+    }
 
 
 def _audit(

@@ -15,27 +15,10 @@ from taskcenter.aio.manager import (
     TaskCancelledError,
     TaskManager,
     TaskRecord,
-    gather_limited,
 )
+from tests.aio.conftest import Peak
 
 pytestmark = pytest.mark.anyio
-
-
-class Peak:
-    """Count how many calls run at once, from any thread."""
-
-    def __init__(self) -> None:
-        self.active = self.peak = 0
-        self._lock = threading.Lock()
-
-    def enter(self) -> None:
-        with self._lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-
-    def leave(self) -> None:
-        with self._lock:
-            self.active -= 1
 
 
 async def _answer() -> int:
@@ -171,59 +154,6 @@ async def test_a_failure_is_recorded_logged_and_raised_to_whoever_waits(caplog):
     assert "bad input" in status["error"]
     assert manager.get_task_status(fine)["result"] == 42
     assert any("boom" in r.getMessage() and r.exc_info for r in caplog.records)
-
-
-async def test_gather_keeps_input_order_and_never_exceeds_its_limit():
-    peak = Peak()
-
-    async def work(i: int) -> int:
-        peak.enter()
-        await anyio.sleep(0.01 * (i % 3))
-        peak.leave()
-        return i * 2
-
-    async with TaskManager() as manager:
-        results = await manager.run_gather_with_concurrency(
-            [lambda i=i: work(i) for i in range(20)], limit=3
-        )
-
-    assert results == [i * 2 for i in range(20)]
-    assert peak.peak == 3
-
-
-async def test_gather_raises_the_first_error_itself_and_cancels_the_rest():
-    finished: list[int] = []
-
-    async def work(i: int) -> int:
-        if i == 2:
-            raise KeyError("two")
-        await anyio.sleep(0.5 if i > 2 else 0)
-        finished.append(i)
-        return i
-
-    with pytest.raises(KeyError, match="two"):
-        await gather_limited([lambda i=i: work(i) for i in range(6)], limit=6)
-
-    assert all(i < 2 for i in finished)
-
-
-async def test_gather_collects_errors_in_place_when_asked():
-    async def work(i: int) -> int:
-        if i % 2:
-            raise ValueError(i)
-        return i
-
-    results = await gather_limited(
-        [lambda i=i: work(i) for i in range(5)], limit=2, return_exceptions=True
-    )
-
-    assert [r if isinstance(r, int) else type(r) for r in results] == [
-        0,
-        ValueError,
-        2,
-        ValueError,
-        4,
-    ]
 
 
 async def test_shutdown_drains_running_and_pending_tasks_when_time_allows():
