@@ -45,10 +45,17 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server of the test's own: free port, own directory, append-only file on."""
+    """A redis-server of the test's own: free port, own directory, append-only file on.
 
-    def __init__(self, workdir: Path) -> None:
+    With `persistent=False` it keeps nothing on disk: no append-only file, no snapshots.
+    """
+
+    def __init__(
+        self, workdir: Path, *, persistent: bool = True, extra: tuple[str, ...] = ()
+    ) -> None:
         self.dir = workdir
+        self.persistent = persistent
+        self.extra = extra
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -63,7 +70,7 @@ class RedisServer:
             "--dir",
             str(self.dir),
             "--appendonly",
-            "yes",
+            "yes" if self.persistent else "no",
             "--appendfsync",
             "always",
             "--save",
@@ -72,6 +79,7 @@ class RedisServer:
             "no",
             "--logfile",
             str(self.dir / "redis.log"),
+            *self.extra,
         ]
         self.proc = subprocess.Popen(argv, cwd=self.dir, start_new_session=True)
         wait_for(self._answers, timeout=20, what="the test's redis-server to answer")
@@ -179,25 +187,31 @@ def fault_queue(broker_url: str) -> Queue:
 
 
 def send(broker_url: str, name: str, **kwargs: Any) -> str:
-    """Publish one run of the test job `name` to `broker_url`; return its id.
+    """Publish one run of the test job `name` to `broker_url`; return its id."""
+    return send_many(broker_url, name, 1, **kwargs)[0]
+
+
+def send_many(broker_url: str, name: str, runs: int, **kwargs: Any) -> list[str]:
+    """Publish `runs` runs of the test job `name` to `broker_url` on one connection.
 
     Celery's own message (protocol 2, JSON), published with kombu on a plain connection:
-    this process's settings name another broker and transport.
+    this process's settings name another broker and transport. Returns the runs' ids.
     """
-    task_id = str(uuid.uuid4())
-    headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
     queue = fault_queue(broker_url)
+    ids = [str(uuid.uuid4()) for _ in range(runs)]
     with Connection(broker_url) as conn, conn.Producer(serializer="json") as producer:
-        producer.publish(
-            body,
-            exchange=queue.exchange,
-            routing_key=QUEUE,
-            headers=headers,
-            declare=[queue],
-            retry=True,
-            **properties,
-        )
-    return task_id
+        for task_id in ids:
+            headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
+            producer.publish(
+                body,
+                exchange=queue.exchange,
+                routing_key=QUEUE,
+                headers=headers,
+                declare=[queue],
+                retry=True,
+                **properties,
+            )
+    return ids
 
 
 class SuiteRedis:
