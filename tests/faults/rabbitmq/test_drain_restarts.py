@@ -1,12 +1,10 @@
 """Fault 9 on RabbitMQ: a thousand at-most-once runs drained across two warm restarts.
 
 The same drain as on Redis (`tests/faults/test_drain_restarts.py`), on a private vhost:
-each run succeeds exactly once and none is started twice. On Redis an acknowledgement
-still waiting in a stopping worker could be lost, hence the second-start guard there; on
-RabbitMQ the worker's acknowledgement is written to the channel as the run starts, and
-what it prefetched but never started goes back to the quorum queue when the connection
-closes, so the broker's acknowledgements alone keep each run to one start. This test is
-the proof of that, with at-most-once jobs and no idempotency key.
+each run succeeds exactly once and none is started twice. RabbitMQ too redelivers a
+message whose acknowledgement a stopping worker never sent, so the same second-start guard
+(a count per attempt in the task center's Redis) keeps each run to one start; without it
+this test saw a run started twice. At-most-once jobs, no idempotency key.
 """
 
 import pytest
