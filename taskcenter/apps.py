@@ -14,10 +14,16 @@ class TaskcenterConfig(AppConfig):
 
         # Imported for what they connect: system checks; the enqueue-time stamp and the
         # PENDING rows of scheduled runs (results); the worker-side run records and dead
-        # letters (dispatch.worker_hooks); the worker's heartbeat and log format.
+        # letters (dispatch.worker_hooks); the worker's heartbeat and log format; the
+        # warning about a Redis broker that keeps nothing on disk.
         from taskcenter import checks  # noqa: F401
         from taskcenter.beat.triggers import triggers_sync
-        from taskcenter.dispatch import worker_heartbeat, worker_hooks, worker_logging  # noqa: F401
+        from taskcenter.dispatch import (  # noqa: F401
+            broker_persistence,
+            worker_heartbeat,
+            worker_hooks,
+            worker_logging,
+        )
         from taskcenter.results import backend, pending_rows  # noqa: F401
         from taskcenter.services.permissions import job_permissions_sync
 

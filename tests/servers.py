@@ -32,14 +32,18 @@ class RedisServer:
     """A redis-server of the test's own, started and stopped at will on one port.
 
     `persistent=True` keeps an append-only file fsync'd on every write (the setting README
-    recommends for production), so a restart on the same folder keeps its queues.
+    recommends for production), so a restart on the same folder keeps its queues; `extra`
+    arguments come last and so win (e.g. `("--save", "900 1")`).
     """
 
-    def __init__(self, folder: Path, *, persistent: bool = False) -> None:
+    def __init__(
+        self, folder: Path, *, persistent: bool = False, extra: tuple[str, ...] = ()
+    ) -> None:
         if not shutil.which("redis-server"):
             pytest.skip("redis-server is needed for a private Redis")
         self.folder = folder
         self.persistent = persistent
+        self.extra = extra
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -61,6 +65,7 @@ class RedisServer:
             "no",
             "--logfile",
             str(self.folder / "redis.log"),
+            *self.extra,
         ]
         self.proc = subprocess.Popen(argv, cwd=self.folder, start_new_session=True)
         wait_for(self._answers, timeout=20, what="the test's redis-server to answer")

@@ -9,10 +9,11 @@ once a pool child has taken it, and an acknowledgement still waiting there when 
 stops (a warm shutdown) is lost, so the message came back and ran a second time; here a
 second start of the same attempt is skipped (no result stored, message acknowledged).
 
-The count lives in the broker's Redis (one INCR per start). On RabbitMQ the quorum
+The count lives in the task center's Redis (`REDIS_URL`, one INCR per start), which is
+the broker's Redis or, on RabbitMQ, the beat lease store: RabbitMQ redelivers a message
+whose acknowledgement a warm shutdown lost just as Redis does. On RabbitMQ the quorum
 queue's own `x-delivery-count` header caps idempotent jobs (it also counts deliveries that
-never started); at-most-once jobs there rely on the broker's acknowledgements. The
-filesystem broker never redelivers.
+never started). The filesystem broker never redelivers, and has no Redis to count in.
 """
 
 from __future__ import annotations
@@ -37,29 +38,38 @@ class DeliveryLimitError(RuntimeError):
 
 
 @functools.cache
-def _redis() -> Any:
+def _redis(url: str) -> Any:
     import redis
 
-    return redis.Redis.from_url(
-        settings.CELERY_BROKER_URL, socket_timeout=10, socket_connect_timeout=5
-    )
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
 
 
 def _on_redis() -> bool:
     return settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://"))
 
 
+def _on_amqp() -> bool:
+    return settings.CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+
+
+def start_count(request: Any) -> int | None:
+    """Count this start of the run's attempt in Redis; None where no Redis is configured."""
+    url = settings.CELERY_BROKER_URL if _on_redis() else settings.REDIS_URL
+    if not url:
+        return None
+    key = f"taskcenter:deliveries:{request.id}:{request.retries or 0}"
+    pipe = _redis(url).pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, COUNT_TTL)
+    count, _ = pipe.execute()
+    return int(count)
+
+
 def delivery_count(request: Any) -> int | None:
-    """Count this start of the run in `request`; return how many there have been so far."""
-    url = settings.CELERY_BROKER_URL
+    """Return how many times the run in `request` was delivered, this one included."""
     if _on_redis():
-        key = f"taskcenter:deliveries:{request.id}:{request.retries or 0}"
-        pipe = _redis().pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, COUNT_TTL)
-        count, _ = pipe.execute()
-        return int(count)
-    if url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        return start_count(request)
+    if _on_amqp():
         # A quorum queue counts the earlier deliveries of a message itself.
         earlier = getattr(request, "x-delivery-count", None)
         if earlier is None:
@@ -78,7 +88,7 @@ class CatalogTask(Task):
         if not self.request.called_directly:
             if self.idempotent:
                 self._check_delivery_limit()
-            elif _on_redis() and (delivery_count(self.request) or 1) > 1:
+            elif (start_count(self.request) or 1) > 1:
                 logger.warning(
                     "%s[%s] already started once; an at-most-once job is not run again",
                     self.name,

@@ -128,25 +128,31 @@ def fault_queue(broker_url: str) -> Queue:
 
 
 def send(broker_url: str, name: str, **kwargs: Any) -> str:
-    """Publish one run of the test job `name` to `broker_url`; return its id.
+    """Publish one run of the test job `name` to `broker_url`; return its id."""
+    return send_many(broker_url, name, 1, **kwargs)[0]
+
+
+def send_many(broker_url: str, name: str, runs: int, **kwargs: Any) -> list[str]:
+    """Publish `runs` runs of the test job `name` to `broker_url` on one connection.
 
     Celery's own message (protocol 2, JSON), published with kombu on a plain connection:
-    this process's settings name another broker and transport.
+    this process's settings name another broker and transport. Returns the runs' ids.
     """
-    task_id = str(uuid.uuid4())
-    headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
     queue = fault_queue(broker_url)
+    ids = [str(uuid.uuid4()) for _ in range(runs)]
     with Connection(broker_url) as conn, conn.Producer(serializer="json") as producer:
-        producer.publish(
-            body,
-            exchange=queue.exchange,
-            routing_key=QUEUE,
-            headers=headers,
-            declare=[queue],
-            retry=True,
-            **properties,
-        )
-    return task_id
+        for task_id in ids:
+            headers, properties, body, _ = app.amqp.create_task_message(task_id, name, (), kwargs)
+            producer.publish(
+                body,
+                exchange=queue.exchange,
+                routing_key=QUEUE,
+                headers=headers,
+                declare=[queue],
+                retry=True,
+                **properties,
+            )
+    return ids
 
 
 class SuiteRedis:

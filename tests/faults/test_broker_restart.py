@@ -25,13 +25,14 @@ pytestmark = [
 RUNS = 6
 
 
-def _start_web(tmp_path, broker_url: str) -> tuple[Proc, object]:
+def _start_web(tmp_path, **env: str) -> tuple[Proc, object]:
+    """Start the web server (gunicorn, one worker) with `env`; wait until it answers."""
     from tests.api.conftest import HttpClient
 
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"]
     argv += ["-b", f"127.0.0.1:{port}", "--workers", "1"]
-    web = Proc(argv, tmp_path / "gunicorn.log", child_env(REDIS_URL=broker_url))
+    web = Proc(argv, tmp_path / "gunicorn.log", child_env(**env))
     http = HttpClient(f"http://127.0.0.1:{port}")
 
     def up() -> bool:
@@ -50,7 +51,7 @@ def test_runs_queued_before_a_broker_crash_complete_after_its_restart(
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     trigger = ("/api/jobs/jobs.demo.add/runs", {"kwargs": {"x": 1, "y": 2}})
     worker = start_fault_worker(tmp_path, own_redis.url, concurrency=1)
-    web, http = _start_web(tmp_path, own_redis.url)
+    web, http = _start_web(tmp_path, REDIS_URL=own_redis.url)
     try:
         assert http.post(*trigger, token=token).status == 202
         # Given idempotent runs queued behind one in progress
