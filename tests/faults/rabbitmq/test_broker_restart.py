@@ -6,10 +6,10 @@ queued before the crash completes after the restart with no manual step, and the
 reconnects by itself. A trigger while the node is down answers 503 with `Retry-After` and
 leaves no run behind.
 
-Not proven here: the web server publishing again after the restart. Its pooled
-connection takes the next publish and then waits for a publisher confirm that never
-comes (`basic_publish_confirm` blocks in `drain_events`), so that request hangs; this is
-a known open gap on RabbitMQ, not yet fixed.
+Not proven here: the web server publishing again after the restart. After a SIGKILL of
+the single node, a publish on any connection (a fresh one too) gets no confirm for over a
+minute, then a nack, although the queue reports running with its leader; a trigger
+waits that long. A known open gap on RabbitMQ, not yet fixed.
 """
 
 import time
