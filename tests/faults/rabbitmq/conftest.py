@@ -80,6 +80,13 @@ class RabbitNode:
         )
         return done.returncode == 0
 
+    def stop(self) -> None:
+        """Stop the node cleanly (SIGTERM to its process group), as a service manager does."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(60)
+        self.proc = None
+
     def kill(self) -> None:
         """SIGKILL the node (its whole process group): no clean shutdown."""
         if self.proc is not None and self.proc.poll() is None:
