@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,25 @@ def rabbit_vhost() -> Iterator[RabbitVhost]:
     vhost.create()
     yield vhost
     vhost.delete()
+
+
+@dataclass(frozen=True)
+class Broker:
+    """The broker a fault test runs on, and the Redis where its jobs keep their counts."""
+
+    kind: str
+    url: str
+    counts: RedisServer | SuiteRedis
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> Broker:
+    """The test's own redis-server, then a private RabbitMQ vhost: one run on each."""
+    if request.param == "redis":
+        server = request.getfixturevalue("own_redis")
+        return Broker("redis", server.url, server)
+    vhost = request.getfixturevalue("rabbit_vhost")
+    return Broker("rabbitmq", vhost.url, SuiteRedis())
 
 
 @pytest.fixture

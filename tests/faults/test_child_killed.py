@@ -2,7 +2,8 @@
 
 An idempotent job runs again and ends SUCCESS once; an at-most-once job is marked failed
 with the reason and dead-lettered; a job that kills every worker running it is refused
-after `TASKCENTER_MAX_DELIVERIES` deliveries and dead-lettered with the reason.
+after `TASKCENTER_MAX_DELIVERIES` deliveries and dead-lettered with the reason. The first
+test runs on both brokers (the test's own redis-server, a private RabbitMQ vhost).
 """
 
 import os
@@ -22,35 +23,35 @@ pytestmark = [
 ]
 
 
-def _kill_child_once_started(own_redis, task_id: str) -> None:
+def _kill_child_once_started(counts, task_id: str) -> None:
     wait_for(
-        lambda: count(own_redis, "started", task_id) == 1,
+        lambda: count(counts, "started", task_id) == 1,
         timeout=60,
         what="the run to start",
     )
-    pid = int(own_redis.client().get(f"faults:pid:{task_id}"))
+    pid = int(counts.client().get(f"faults:pid:{task_id}"))
     os.kill(pid, signal.SIGKILL)
 
 
-def test_killed_child_reruns_an_idempotent_job_and_fails_an_at_most_once_one(own_redis, tmp_path):
-    worker = start_fault_worker(tmp_path, own_redis.url, concurrency=1)
+def test_killed_child_reruns_an_idempotent_job_and_fails_an_at_most_once_one(broker, tmp_path):
+    worker = start_fault_worker(tmp_path, broker.url, concurrency=1)
     try:
         # Given an idempotent run whose pool child is killed mid-job
-        again = send(own_redis.url, "tests.faults.work_idempotent", seconds=3)
-        _kill_child_once_started(own_redis, again)
+        again = send(broker.url, "tests.faults.work_idempotent", seconds=3)
+        _kill_child_once_started(broker.counts, again)
 
         # Then it is delivered again, runs to the end once and ends SUCCESS
         row = wait_for(
             lambda: result_row(again, "SUCCESS", "FAILURE"), timeout=60, what="its result"
         )
         assert row.status == "SUCCESS", row.result
-        assert count(own_redis, "started", again) == 2
-        assert count(own_redis, "done", again) == 1
+        assert count(broker.counts, "started", again) == 2
+        assert count(broker.counts, "done", again) == 1
         assert not DeadLetter.objects.filter(task_id=again).exists()
 
         # Given an at-most-once run whose pool child is killed mid-job
-        once = send(own_redis.url, "tests.faults.work_once", seconds=3)
-        _kill_child_once_started(own_redis, once)
+        once = send(broker.url, "tests.faults.work_once", seconds=3)
+        _kill_child_once_started(broker.counts, once)
 
         # Then it is marked failed with the reason and dead-lettered, and never runs again
         row = wait_for(lambda: result_row(once, "FAILURE"), timeout=60, what="its failure")
@@ -62,9 +63,9 @@ def test_killed_child_reruns_an_idempotent_job_and_fails_an_at_most_once_one(own
         assert "SIGKILL" in letter.message or "signal 9" in letter.message
 
         # And the worker carries on: the next run succeeds
-        after = send(own_redis.url, "tests.faults.work_once")
+        after = send(broker.url, "tests.faults.work_once")
         wait_for(lambda: result_row(after, "SUCCESS"), timeout=60, what="the next run")
-        assert count(own_redis, "started", once) == 1
+        assert count(broker.counts, "started", once) == 1
     finally:
         worker.stop()
 
