@@ -40,7 +40,7 @@ class RedisServer:
         self, folder: Path, *, persistent: bool = False, extra: tuple[str, ...] = ()
     ) -> None:
         if not shutil.which("redis-server"):
-            pytest.skip("redis-server is needed for a private Redis")
+            pytest.fail("redis-server is needed for a private Redis (Debian: redis-server)")
         self.folder = folder
         self.persistent = persistent
         self.extra = extra
@@ -102,7 +102,7 @@ class MariaDB:
 
     def __init__(self, folder: Path) -> None:
         if not shutil.which("mariadbd") or not shutil.which("mariadb-install-db"):
-            pytest.skip("mariadbd and mariadb-install-db are needed for a private server")
+            pytest.fail("mariadbd and mariadb-install-db are needed for a private server")
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.port = free_port()
