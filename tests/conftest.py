@@ -172,7 +172,10 @@ def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactor
     from config.celery import app
 
     app.control.purge()
-    proc, node = start_worker(tmp_path_factory.mktemp("worker"))
+    # No heartbeat timer: its rows would make the probe tests' "no fresh worker" case pass
+    # or fail by timing. Tests about heartbeats start their own worker with one.
+    quiet = child_env(TASKCENTER_HEARTBEAT_INTERVAL="0")
+    proc, node = start_worker(tmp_path_factory.mktemp("worker"), env=quiet)
     yield node
     proc.stop()
 

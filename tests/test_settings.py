@@ -82,6 +82,20 @@ def test_without_database_and_redis_urls_the_embedded_default_is_used(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_processes_starting_at_once_without_a_key_all_get_the_same_whole_key(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from taskcenter.secrets import local_secret_key
+
+    path = tmp_path / "var" / "secret_key"
+    with ProcessPoolExecutor(4) as pool:
+        keys = set(pool.map(local_secret_key, [path] * 16))
+
+    assert len(keys) == 1
+    assert len(keys.pop()) >= 50
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]  # no temporary left
+
+
 def test_redis_url_is_composed_from_its_parts(tmp_path):
     seen = settings_in_child(
         "settings.CELERY_BROKER_URL",

@@ -51,13 +51,19 @@ CELERY_WORKER_CONSUMER = "taskcenter.dispatch.consumer:Consumer"
 # filesystem broker. Redis stays the beat lease and rate-limit store either way.
 BROKER_URL = env("BROKER_URL", default="")
 _amqp = BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://"))
+_amqp_socket_timeout = env.float("AMQP_SOCKET_TIMEOUT", default=2.0)
 
 if _amqp:
     CELERY_BROKER_URL = BROKER_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # The broker confirms each publish: a 202 means RabbitMQ has the message.
         "confirm_publish": True,
-        "confirm_timeout": 5,
+        # Every blocking read and write on the socket gives up after this long, so a
+        # confirm (or a channel close) the broker never answers fails the publish in a
+        # bounded time (a 503) instead of holding the request for a minute or more.
+        # Consuming is not affected: the worker reads only what its event loop saw arrive.
+        "read_timeout": _amqp_socket_timeout,
+        "write_timeout": _amqp_socket_timeout,
         "connect_timeout": 5,
         "socket_keepalive": True,
     }
