@@ -53,8 +53,14 @@ def envelope_problem(envelope: Any) -> str | None:
     body = envelope.get("body")
     if not isinstance(body, str):
         return "the body is not text"
-    if len(body) > settings.TASKCENTER_MAX_MESSAGE_BYTES:
-        return f"the body is {len(body)} bytes, more than {settings.TASKCENTER_MAX_MESSAGE_BYTES}"
+    return oversize_problem(body, settings.TASKCENTER_MAX_MESSAGE_BYTES)
+
+
+def oversize_problem(body: Any, limit: int) -> str | None:
+    """Why a message body of this size is refused, or None when it is within `limit`."""
+    size = len(body) if isinstance(body, str | bytes | bytearray | memoryview) else 0
+    if size > limit:
+        return f"the body is {size} bytes, more than {limit}"
     return None
 
 

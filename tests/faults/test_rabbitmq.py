@@ -168,9 +168,11 @@ def _start_default_worker(tmp, broker_url: str) -> Proc:
 
 
 def test_hostile_messages_on_rabbitmq_are_refused_recorded_and_never_run(rabbit_vhost, tmp_path):
+    import json
     import pickle
     import uuid
 
+    from django.conf import settings
     from kombu import Connection
 
     from taskcenter.models import DeadLetter
@@ -183,6 +185,10 @@ def test_hostile_messages_on_rabbitmq_are_refused_recorded_and_never_run(rabbit_
         "pickle": (pickle.dumps(([_Shell(str(marker))], {}, {})), "application/x-python-serialize"),
         "unknown task": (b'[[], {"seconds": 0}, {}]', "application/json"),
         "malformed JSON body": (b'{"kwargs": {', "application/json"),
+        "huge body": (
+            json.dumps([[], {"x": "x" * (2 * settings.TASKCENTER_MAX_MESSAGE_BYTES)}, {}]).encode(),
+            "application/json",
+        ),
     }
     headers = {what: _headers(job) for what in hostile}
     headers["unknown task"]["task"] = "evil.unknown"
@@ -211,6 +217,8 @@ def test_hostile_messages_on_rabbitmq_are_refused_recorded_and_never_run(rabbit_
         messages = list(refused.values_list("message", flat=True))
         for what in hostile:
             assert any(headers[what]["id"] in m for m in messages), (what, messages)
+        limit = f"more than {settings.TASKCENTER_MAX_MESSAGE_BYTES}"
+        assert any(headers["huge body"]["id"] in m and limit in m for m in messages), messages
         assert not marker.exists()
         counts = SuiteRedis()
         assert all(count(counts, "started", h["id"]) == 0 for h in headers.values())
