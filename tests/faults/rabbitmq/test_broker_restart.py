@@ -15,11 +15,15 @@ such a queue costs: it answers (202, or 503 and no run) within seconds, not minu
 import time
 
 import pytest
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_results.models import TaskResult
 
 from taskcenter.models import Run
 from tests.conftest import wait_for
 from tests.faults.conftest import SuiteRedis, count, result_row, send, start_fault_worker
 from tests.faults.test_broker_restart import RUNS, _start_web
+from tests.faults.test_rabbitmq import _start_default_worker
 
 # A quorum queue declared this long before a SIGKILL comes back with its leader (seen: 5 s).
 SETTLE = 8.0
@@ -107,32 +111,49 @@ def _timed_post(http, request: tuple[str, dict], token: str) -> tuple[int, float
     return status, round(time.monotonic() - began, 1)
 
 
-def test_after_a_clean_rabbitmq_restart_the_web_server_and_the_worker_reconnect(
-    own_rabbit, tmp_path, make_user, token_for
+def test_after_a_clean_rabbitmq_restart_the_web_server_worker_and_beat_reconnect(
+    own_rabbit, beats, tmp_path, make_user, token_for
 ):
     token = token_for(make_user(jobs=("jobs.demo.add",)))
     trigger = ("/api/jobs/jobs.demo.add/runs", {"kwargs": {"x": 1, "y": 2}})
-    worker = start_fault_worker(tmp_path, own_rabbit.url, concurrency=1)
+    interval, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+    PeriodicTask.objects.create(
+        name="across-restart", task="jobs.demo.add", interval=interval, kwargs='{"x": 2, "y": 5}'
+    )
+    scheduled = TaskResult.objects.filter(periodic_task_name="across-restart", status="SUCCESS")
+    worker = _start_default_worker(tmp_path, own_rabbit.url)
     web, http = _start_web(tmp_path, BROKER_URL=own_rabbit.url)
     try:
-        # Given a web server whose pooled connection has published once
+        # Given a web server whose pooled connection has published once, and a beat
+        # whose schedule a worker runs, all on the node
         assert http.post(*trigger, token=token).status == 202
+        beats.start_leader(BROKER_URL=own_rabbit.url)
+        wait_for(lambda: scheduled.exists(), timeout=60, what="a scheduled run before")
 
         # When the node is stopped cleanly, refused while down, and started again
         own_rabbit.stop()
         assert http.post(*trigger, token=token).status == 503
         own_rabbit.start()
+        restarted = timezone.now()
 
-        # Then the web server publishes again on its own, and the worker runs what is sent
-        assert wait_for(
-            lambda: http.post(*trigger, token=token).status == 202,
-            timeout=30,
-            interval=1,
-            what="the web server to publish again",
+        # Then the web server publishes again on its own, and the worker runs what it sent
+        def published():
+            answer = http.post(*trigger, token=token)
+            return answer if answer.status == 202 else None
+
+        response = wait_for(
+            published, timeout=30, interval=1, what="the web server to publish again"
         )
-        after = send(own_rabbit.url, "tests.faults.work_once")
-        wait_for(lambda: result_row(after, "SUCCESS"), timeout=60, what="a run sent after")
+        run_id = response.body["id"]
+        wait_for(lambda: result_row(run_id, "SUCCESS"), timeout=60, what="a triggered run after")
+        # and beat dispatches the schedule again, with no restart of its own
+        wait_for(
+            lambda: scheduled.filter(date_created__gt=restarted).exists(),
+            timeout=60,
+            what="a scheduled run after the restart",
+        )
         assert worker.popen.poll() is None
+        assert all(beat.popen.poll() is None for beat in beats.procs)
     finally:
         web.stop()
         worker.stop()
