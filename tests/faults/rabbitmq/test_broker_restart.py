@@ -4,7 +4,8 @@ On a private node (`own_rabbit`; the machine's node is never stopped), SIGKILLed
 clean shutdown: the quorum queue and the messages it confirmed are on disk, so every run
 queued before the crash completes after the restart with no manual step, and the worker
 and the web server reconnect by themselves. A trigger while the node is down answers 503
-with `Retry-After` and leaves no run behind.
+with `Retry-After` and leaves no run behind. After a clean stop and start, the web
+server, the worker and beat reconnect by themselves.
 
 One gap is the broker's: a quorum queue first declared a few seconds before the SIGKILL
 can come back without a Raft leader ("leader not known" in the node's log) and confirms no
