@@ -51,6 +51,7 @@ def test_runs_queued_before_a_rabbitmq_crash_complete_after_its_restart(
     try:
         # Given a web server and a worker whose queues were declared well before the crash
         assert http.post(*trigger, token=token).status == 202
+        # (an age the queues must reach, not a wait for an event: the broker shows none)
         time.sleep(SETTLE)
         # and idempotent runs queued behind one in progress
         queued = [
